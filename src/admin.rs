@@ -1,0 +1,340 @@
+//! Step 7: the operator's export, purge and status, while the server runs.
+//!
+//! sled allows one process per database, so `salama export` cannot open
+//! the store while `salama serve` has it. The server listens on a unix
+//! socket, `DATA/admin.sock` (mode 0600: only the service's own user), and
+//! the CLI talks to it; when no server answers, the CLI opens the store
+//! itself. Both paths run the same [`Store`] methods.
+//!
+//! Protocol: the client sends one JSON line ([`Request`]). For `export`,
+//! the server streams the bundle as length-prefixed frames (u32 BE, a zero
+//! length ends it), then one JSON line ([`Reply`]); the client makes the
+//! file durable and sends `{"op":"confirm"}`; only then are the reports
+//! marked exported. A client that vanishes confirms nothing, so nothing is
+//! marked exported without a bundle on the operator's disk.
+
+use crate::bundle::BundleDigest;
+use crate::store::{Status, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const SOCKET: &str = "admin.sock";
+
+#[derive(Serialize, Deserialize, Debug)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Request {
+    Export { all: bool },
+    Confirm,
+    Purge { digest: String },
+    Status,
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+pub struct Reply {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+impl Reply {
+    fn error(e: impl ToString) -> Reply {
+        Reply {
+            error: Some(e.to_string()),
+            ..Reply::default()
+        }
+    }
+}
+
+/// Writes each buffer as one length-prefixed frame.
+struct Frames<W: Write>(W);
+
+impl<W: Write> Write for Frames<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        if b.is_empty() {
+            return Ok(0);
+        }
+        let n = b.len().min(u32::MAX as usize);
+        self.0.write_all(&(n as u32).to_be_bytes())?;
+        self.0.write_all(&b[..n])?;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+fn send(w: &mut impl Write, reply: &Reply) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, reply)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+fn read_line<R: BufRead>(r: &mut R) -> io::Result<String> {
+    let mut line = String::new();
+    // A request is a few dozen bytes; refuse to buffer a flood.
+    r.take(4096).read_line(&mut line)?;
+    Ok(line)
+}
+
+/// Serve one admin connection (blocking; run it on a blocking thread).
+pub fn handle_connection(stream: UnixStream, store: &Store) -> io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stream);
+    let req: Request = match serde_json::from_str(&read_line(&mut reader)?) {
+        Ok(r) => r,
+        Err(_) => return send(&mut out, &Reply::error("malformed admin request")),
+    };
+    match req {
+        Request::Status => send(
+            &mut out,
+            &Reply {
+                status: Some(store.status()),
+                ..Reply::default()
+            },
+        ),
+        Request::Purge { digest } => {
+            let reply = match BundleDigest::parse(&digest) {
+                None => Reply::error("that is not a bundle digest (64 hex digits)"),
+                Some(d) => match store.purge(d) {
+                    Ok(n) => Reply {
+                        count: Some(n),
+                        digest: Some(d.to_string()),
+                        ..Reply::default()
+                    },
+                    Err(e) => Reply::error(e),
+                },
+            };
+            send(&mut out, &reply)
+        }
+        Request::Confirm => send(&mut out, &Reply::error("nothing to confirm: export first")),
+        Request::Export { all } => {
+            let prepared = store.prepare_export(all, Frames(&mut out));
+            let prepared = match prepared {
+                Ok((p, _)) => p,
+                Err(e) => {
+                    // The client sees a truncated stream: end it, then say why.
+                    out.write_all(&0u32.to_be_bytes())?;
+                    return send(&mut out, &Reply::error(e));
+                }
+            };
+            out.write_all(&0u32.to_be_bytes())?;
+            send(
+                &mut out,
+                &Reply {
+                    count: Some(prepared.manifest.count as u64),
+                    digest: Some(prepared.digest.to_string()),
+                    ..Reply::default()
+                },
+            )?;
+            match serde_json::from_str::<Request>(&read_line(&mut reader)?) {
+                Ok(Request::Confirm) => {
+                    let reply = match store.confirm_export(&prepared) {
+                        Ok(()) => Reply::default(),
+                        Err(e) => Reply::error(e),
+                    };
+                    send(&mut out, &reply)
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// Bind `DATA/admin.sock` for the server, replacing a stale socket file
+/// left by a crash (but never one a live server still answers on).
+pub fn bind(data: &Path) -> io::Result<tokio::net::UnixListener> {
+    let path = data.join(SOCKET);
+    if path.exists() {
+        if UnixStream::connect(&path).is_ok() {
+            return Err(io::Error::other(format!(
+                "another salama is already serving {} (its admin socket answers); stop it first",
+                data.display()
+            )));
+        }
+        std::fs::remove_file(&path)?;
+    }
+    let listener = tokio::net::UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Accept admin connections until the listener is dropped.
+pub async fn run(
+    listener: tokio::net::UnixListener,
+    store: Arc<Store>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.cancelled() => return,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || {
+            let Ok(std_stream) = stream.into_std() else {
+                return;
+            };
+            if std_stream.set_nonblocking(false).is_ok() {
+                let _ = handle_connection(std_stream, &store);
+            }
+        });
+    }
+}
+
+/// How the CLI reaches the store: through a running server, or directly.
+pub enum Access {
+    Server(PathBuf),
+    Direct(Arc<Store>),
+}
+
+impl Access {
+    /// Prefer a running server; open the store only if none answers.
+    pub fn connect(data: &Path, quota: crate::store::Quota) -> Result<Access, StoreError> {
+        let sock = data.join(SOCKET);
+        if UnixStream::connect(&sock).is_ok() {
+            return Ok(Access::Server(sock));
+        }
+        if !data.join("store").exists() {
+            return Err(StoreError::Io(io::Error::other(format!(
+                "{} holds no Salama store: check --data (it must be the directory `salama serve` uses)",
+                data.display()
+            ))));
+        }
+        Ok(Access::Direct(Store::open(data, quota)?))
+    }
+
+    fn request(sock: &Path, req: &Request) -> io::Result<(BufReader<UnixStream>, UnixStream)> {
+        let mut s = UnixStream::connect(sock)?;
+        serde_json::to_writer(&mut s, req)?;
+        s.write_all(b"\n")?;
+        let r = BufReader::new(s.try_clone()?);
+        Ok((r, s))
+    }
+
+    fn reply(r: &mut impl BufRead) -> io::Result<Reply> {
+        let line = read_line(r)?;
+        let reply: Reply = serde_json::from_str(&line)
+            .map_err(|_| io::Error::other("the server closed the admin connection unexpectedly"))?;
+        match reply.error {
+            Some(e) => Err(io::Error::other(e)),
+            None => Ok(reply),
+        }
+    }
+
+    pub fn status(&self) -> io::Result<Status> {
+        match self {
+            Access::Direct(store) => Ok(store.status()),
+            Access::Server(sock) => {
+                let (mut r, _) = Self::request(sock, &Request::Status)?;
+                Self::reply(&mut r)?
+                    .status
+                    .ok_or_else(|| io::Error::other("the server sent no status"))
+            }
+        }
+    }
+
+    pub fn purge(&self, digest: BundleDigest) -> io::Result<u64> {
+        match self {
+            Access::Direct(store) => store.purge(digest).map_err(io::Error::other),
+            Access::Server(sock) => {
+                let req = Request::Purge {
+                    digest: digest.to_string(),
+                };
+                let (mut r, _) = Self::request(sock, &req)?;
+                Ok(Self::reply(&mut r)?.count.unwrap_or(0))
+            }
+        }
+    }
+
+    /// Export into `out`: written to `out.partial`, synced, renamed, and
+    /// only then confirmed. Returns (count, digest).
+    pub fn export(&self, all: bool, out: &Path) -> io::Result<(u64, BundleDigest)> {
+        let partial = partial_path(out);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&partial)?;
+        let result = self.export_into(all, file, &partial, out);
+        if result.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        result
+    }
+
+    fn export_into(
+        &self,
+        all: bool,
+        file: File,
+        partial: &Path,
+        out: &Path,
+    ) -> io::Result<(u64, BundleDigest)> {
+        let durable = |mut w: io::BufWriter<File>| -> io::Result<()> {
+            w.flush()?;
+            w.get_ref().sync_all()?;
+            std::fs::rename(partial, out)?;
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                File::open(dir)?.sync_all()?;
+            }
+            Ok(())
+        };
+        match self {
+            Access::Direct(store) => {
+                let (p, w) = store
+                    .prepare_export(all, io::BufWriter::new(file))
+                    .map_err(io::Error::other)?;
+                durable(w)?;
+                store.confirm_export(&p).map_err(io::Error::other)?;
+                Ok((p.manifest.count as u64, p.digest))
+            }
+            Access::Server(sock) => {
+                let (mut r, mut s) = Self::request(sock, &Request::Export { all })?;
+                let mut w = io::BufWriter::new(file);
+                let mut len = [0u8; 4];
+                let mut buf = Vec::new();
+                loop {
+                    r.read_exact(&mut len)?;
+                    let n = u32::from_be_bytes(len) as usize;
+                    if n == 0 {
+                        break;
+                    }
+                    buf.resize(n, 0);
+                    r.read_exact(&mut buf)?;
+                    w.write_all(&buf)?;
+                }
+                let reply = Self::reply(&mut r)?;
+                let digest = reply
+                    .digest
+                    .as_deref()
+                    .and_then(BundleDigest::parse)
+                    .ok_or_else(|| io::Error::other("the server sent no bundle digest"))?;
+                durable(w)?;
+                serde_json::to_writer(&mut s, &Request::Confirm)?;
+                s.write_all(b"\n")?;
+                Self::reply(&mut r)?;
+                Ok((reply.count.unwrap_or(0), digest))
+            }
+        }
+    }
+}
+
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".partial");
+    out.with_file_name(name)
+}

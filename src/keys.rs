@@ -1,0 +1,338 @@
+//! The analysts' keys. On the server: public keys only (`age1…`, one per
+//! `*.pub` file in the keys directory), the recipients every report is
+//! sealed to. On the analyst's workstation: passphrase-protected age
+//! identity files, made by `salama keygen` exactly as `age-keygen | age -p`
+//! would, and read back by `salama open`.
+//!
+//! Secret material lives only inside the `age` crate's types and
+//! `SecretString`s; nothing here can print it.
+
+use age::secrecy::{ExposeSecret, SecretString};
+use bech32::primitives::decode::CheckedHrpstring;
+use bech32::{Bech32, Hrp};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use x25519_dalek::PublicKey;
+use zeroize::Zeroizing;
+
+/// A short, stable name for a public key in operator messages: the first
+/// 8 hex digits of SHA-256 over its `age1…` string. Never a secret.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct KeyId(String);
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl KeyId {
+    pub fn of(recipient: &str) -> KeyId {
+        let h = Sha256::digest(recipient.as_bytes());
+        KeyId(h[..4].iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+/// One analyst's public key.
+#[derive(Clone, Debug)]
+pub struct Recipient {
+    key: PublicKey,
+    id: KeyId,
+}
+
+impl Recipient {
+    pub fn public_key(&self) -> &PublicKey {
+        &self.key
+    }
+
+    pub fn id(&self) -> &KeyId {
+        &self.id
+    }
+
+    /// Parse an `age1…` X25519 recipient (bech32, not bech32m, per the spec).
+    pub fn parse(s: &str) -> Result<Recipient, KeyError> {
+        let s = s.trim();
+        let checked = CheckedHrpstring::new::<Bech32>(s).map_err(|_| KeyError::NotARecipient)?;
+        if checked.hrp() != Hrp::parse_unchecked("age") || s.starts_with("AGE1") {
+            return Err(KeyError::NotARecipient);
+        }
+        let bytes: Vec<u8> = checked.byte_iter().collect();
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| KeyError::NotARecipient)?;
+        Ok(Recipient {
+            key: PublicKey::from(bytes),
+            id: KeyId::of(s),
+        })
+    }
+}
+
+/// The non-empty set of keys every report is sealed to.
+#[derive(Clone, Debug)]
+pub struct Recipients(Vec<Recipient>);
+
+impl Recipients {
+    pub fn new(list: Vec<Recipient>) -> Result<Recipients, KeyError> {
+        if list.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        Ok(Recipients(list))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Recipient> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Load every `*.pub` file of `dir`. A secret key anywhere in the
+    /// directory stops the server: it must never sit on the server at all.
+    pub fn load_dir(dir: &Path) -> Result<Recipients, KeyError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| KeyError::Dir(dir.to_owned(), e))?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        paths.sort();
+        let mut list = Vec::new();
+        for path in paths {
+            let text = std::fs::read(&path).map_err(|e| KeyError::File(path.clone(), e))?;
+            let text = String::from_utf8_lossy(&text);
+            if text.to_ascii_uppercase().contains("AGE-SECRET-KEY-") {
+                return Err(KeyError::SecretOnServer(path));
+            }
+            if path.extension().and_then(|e| e.to_str()) != Some("pub") {
+                continue; // README.md and the like
+            }
+            let lines: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect();
+            match lines.as_slice() {
+                [one] => list.push(
+                    Recipient::parse(one).map_err(|_| KeyError::BadPublicFile(path.clone()))?,
+                ),
+                _ => return Err(KeyError::BadPublicFile(path)),
+            }
+        }
+        if list.is_empty() {
+            return Err(KeyError::NoneIn(dir.to_owned()));
+        }
+        Ok(Recipients(list))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("this is not an age X25519 public key (it should start with age1)")]
+    NotARecipient,
+    #[error("no analyst keys given")]
+    Empty,
+    #[error(
+        "cannot read the keys directory {0}: {1}. Create it and put each analyst's public key in it as NAME.pub"
+    )]
+    Dir(PathBuf, std::io::Error),
+    #[error("cannot read key file {0}: {1}")]
+    File(PathBuf, std::io::Error),
+    #[error(
+        "{0} contains an age SECRET key. Secret keys must never be on the server: delete this file now (and consider that key compromised), then put only the analyst's public key (age1…) in a .pub file"
+    )]
+    SecretOnServer(PathBuf),
+    #[error(
+        "{0} must hold exactly one age public key (a line starting with age1, as printed by `salama keygen`); fix or remove the file"
+    )]
+    BadPublicFile(PathBuf),
+    #[error(
+        "no analyst key in {0}. On the analysts' offline workstation run `salama keygen --out analyst.key.age`, carry only analyst.key.age.pub to this server, copy it into {0}, then start again"
+    )]
+    NoneIn(PathBuf),
+}
+
+/// An analyst's decrypted identity, held only by the `age` crate.
+pub struct Identity(Box<dyn age::Identity + Send + Sync>);
+
+static_assertions::assert_not_impl_any!(Identity: fmt::Debug, fmt::Display, Clone);
+
+impl Identity {
+    pub fn as_age(&self) -> &dyn age::Identity {
+        &*self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("cannot read identity file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error(
+        "wrong passphrase for {0}, or the file is damaged. Try again; if you use SALAMA_PASSPHRASE, check it"
+    )]
+    Passphrase(PathBuf),
+    #[error(
+        "{0} is not an age identity file (expected one made by `salama keygen` or `age-keygen`)"
+    )]
+    NotIdentity(PathBuf),
+    #[error("{0} is encrypted to a key, not a passphrase; decrypt it with age first")]
+    NotPassphrase(PathBuf),
+    #[error("could not ask for the passphrase: {0}")]
+    Prompt(std::io::Error),
+}
+
+/// Read an identity file: a passphrase-protected one (binary or armored,
+/// as `age -p` writes) or a plain `AGE-SECRET-KEY-1…` file. `passphrase` is
+/// only called when the file is protected.
+pub fn load_identities(
+    path: &Path,
+    passphrase: impl FnOnce() -> std::io::Result<SecretString>,
+) -> Result<Vec<Identity>, IdentityError> {
+    let raw = Zeroizing::new(std::fs::read(path).map_err(|e| IdentityError::Read(path.into(), e))?);
+    let is_plain = raw.starts_with(b"#") || raw.starts_with(b"AGE-SECRET-KEY-");
+    let text: Zeroizing<Vec<u8>> = if is_plain {
+        raw
+    } else {
+        let reader = age::armor::ArmoredReader::new(&raw[..]);
+        let d = age::Decryptor::new(reader).map_err(|_| IdentityError::NotIdentity(path.into()))?;
+        if !d.is_scrypt() {
+            return Err(IdentityError::NotPassphrase(path.into()));
+        }
+        let pass = passphrase().map_err(IdentityError::Prompt)?;
+        let mut id = age::scrypt::Identity::new(pass);
+        // age -p uses 2^18; allow slower workstations' files, refuse absurd ones.
+        id.set_max_work_factor(22);
+        let mut r = d
+            .decrypt(std::iter::once(&id as &dyn age::Identity))
+            .map_err(|_| IdentityError::Passphrase(path.into()))?;
+        let mut out = Zeroizing::new(Vec::new());
+        r.read_to_end(&mut out)
+            .map_err(|_| IdentityError::Passphrase(path.into()))?;
+        out
+    };
+    let file = age::IdentityFile::from_buffer(&text[..])
+        .map_err(|_| IdentityError::NotIdentity(path.into()))?;
+    let ids = file
+        .into_identities()
+        .map_err(|_| IdentityError::NotIdentity(path.into()))?;
+    if ids.is_empty() {
+        return Err(IdentityError::NotIdentity(path.into()));
+    }
+    Ok(ids.into_iter().map(Identity).collect())
+}
+
+/// A new identity, ready to be written: the passphrase-protected file and
+/// the public recipient string.
+pub struct NewIdentity {
+    pub encrypted: Vec<u8>,
+    pub recipient: String,
+}
+
+/// Make a new X25519 identity and protect it with `passphrase` exactly as
+/// `age-keygen | age -p` would (scrypt recipient, binary age file).
+pub fn keygen(passphrase: SecretString) -> std::io::Result<NewIdentity> {
+    let id = age::x25519::Identity::generate();
+    let recipient = id.to_public().to_string();
+    let created = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let secret = id.to_string();
+    let plain = Zeroizing::new(format!(
+        "# created: {created}\n# public key: {recipient}\n{}\n",
+        secret.expose_secret()
+    ));
+    let enc = age::Encryptor::with_user_passphrase(passphrase);
+    let mut encrypted = Vec::new();
+    let mut w = enc.wrap_output(&mut encrypted)?;
+    w.write_all(plain.as_bytes())?;
+    w.finish()?;
+    Ok(NewIdentity {
+        encrypted,
+        recipient,
+    })
+}
+
+/// Fresh in-memory keys for tests: recipients and matching age identities.
+#[cfg(test)]
+pub(crate) fn test_keys(n: usize) -> (Recipients, Vec<age::x25519::Identity>) {
+    let ids: Vec<age::x25519::Identity> =
+        (0..n).map(|_| age::x25519::Identity::generate()).collect();
+    let recipients = ids
+        .iter()
+        .map(|i| Recipient::parse(&i.to_public().to_string()).unwrap())
+        .collect();
+    (Recipients::new(recipients).unwrap(), ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_age_recipients_and_refuses_others() {
+        let id = age::x25519::Identity::generate();
+        let s = id.to_public().to_string();
+        let r = Recipient::parse(&s).unwrap();
+        assert_eq!(r.id(), &KeyId::of(&s));
+        assert_eq!(r.id().to_string().len(), 8);
+        assert!(Recipient::parse("age1xyz").is_err());
+        assert!(Recipient::parse(&s.to_uppercase()).is_err());
+        assert!(Recipient::parse(id.to_string().expose_secret()).is_err());
+        // One character changed breaks the checksum.
+        let mut bad = s.clone().into_bytes();
+        let last = bad.len() - 1;
+        bad[last] = if bad[last] == b'q' { b'p' } else { b'q' };
+        assert!(Recipient::parse(std::str::from_utf8(&bad).unwrap()).is_err());
+    }
+
+    #[test]
+    fn load_dir_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            Recipients::load_dir(dir.path()),
+            Err(KeyError::NoneIn(_))
+        ));
+        std::fs::write(dir.path().join("README.md"), "only public keys here").unwrap();
+        let a = age::x25519::Identity::generate();
+        std::fs::write(
+            dir.path().join("alice.pub"),
+            format!("# alice\n{}\n", a.to_public()),
+        )
+        .unwrap();
+        assert_eq!(Recipients::load_dir(dir.path()).unwrap().len(), 1);
+        std::fs::write(dir.path().join("bob.pub"), "age1notakey").unwrap();
+        assert!(matches!(
+            Recipients::load_dir(dir.path()),
+            Err(KeyError::BadPublicFile(_))
+        ));
+        std::fs::remove_file(dir.path().join("bob.pub")).unwrap();
+        std::fs::write(dir.path().join("oops.txt"), a.to_string().expose_secret()).unwrap();
+        assert!(matches!(
+            Recipients::load_dir(dir.path()),
+            Err(KeyError::SecretOnServer(_))
+        ));
+    }
+
+    #[test]
+    fn keygen_output_opens_with_its_passphrase_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = keygen(SecretString::from("correct horse".to_owned())).unwrap();
+        let path = dir.path().join("k.age");
+        std::fs::write(&path, &new.encrypted).unwrap();
+        assert!(
+            new.encrypted
+                .starts_with(b"age-encryption.org/v1\n-> scrypt ")
+        );
+        let ids =
+            load_identities(&path, || Ok(SecretString::from("correct horse".to_owned()))).unwrap();
+        assert_eq!(ids.len(), 1);
+        assert!(matches!(
+            load_identities(&path, || Ok(SecretString::from("wrong".to_owned()))),
+            Err(IdentityError::Passphrase(_))
+        ));
+        Recipient::parse(&new.recipient).unwrap();
+    }
+}

@@ -1,0 +1,35 @@
+//! Salama: an onion service where anyone can anonymously report online child
+//! sexual abuse material. Every report is sealed to the analysts' keys in
+//! memory, on arrival; the server never holds a readable report.
+//!
+//! Modules in data-path order:
+//!
+//! | step | module | what happens there |
+//! |------|--------|--------------------|
+//! | 1 | [`onion`] / `web::run` | byte streams arrive (onion service or loopback listener) |
+//! | 2 | [`web`] | HTTP, routes, pages, the size-capped form body |
+//! | 3 | [`report`] | the form is parsed, then validated into a [`report::Report`] |
+//! | 4 | [`report`] | the report is encoded as padded, versioned JSON |
+//! | 5 | [`seal`] | the padded plaintext is sealed (age v1) to every key in [`keys`] |
+//! | 6 | [`store`] | the sealed blob is written and group-committed (flush + fdatasync) |
+//! | 7 | [`admin`] | the operator exports a [`bundle`] and purges it, while serving |
+//! | 8 | [`open`] | the analyst verifies and decrypts a bundle offline |
+//!
+//! [`hygiene`] keeps plaintext out of core dumps and debuggers in both builds.
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "server")]
+pub mod admin;
+pub mod bundle;
+#[cfg(feature = "server")]
+pub mod config;
+pub mod hygiene;
+pub mod keys;
+pub mod open;
+pub mod passphrase;
+pub mod report;
+pub mod seal;
+#[cfg(feature = "server")]
+pub mod store;
+#[cfg(feature = "server")]
+pub mod web;

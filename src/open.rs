@@ -1,0 +1,239 @@
+//! Step 8, on the analysts' air-gapped workstation: verify a bundle,
+//! decrypt each report with the analyst's identity, and write the triage
+//! outputs. No network code is reachable from here (this module is in the
+//! `--no-default-features` build).
+//!
+//! Outputs (directory mode 0700, files 0600, since they are plaintext):
+//! - `reports.jsonl`: one JSON object per report, oldest day first;
+//! - `urls.csv`: each distinct normalised URL with the number of reports
+//!   naming it, most reported first;
+//! - `index.html`: a static, script-free view. URLs are shown as text,
+//!   never as links, so nobody opens abuse material by a stray click.
+
+use crate::bundle::{self, BundleDigest, BundleError, EntryProblem};
+use crate::keys::Identity;
+use crate::report::{Document, parse_web_url};
+use maud::{DOCTYPE, Markup, html};
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// What `open` found.
+pub struct Outcome {
+    pub digest: BundleDigest,
+    pub opened: usize,
+    /// Entries that could not be trusted or decrypted, with the reason.
+    pub bad: BTreeMap<String, String>,
+}
+
+impl Outcome {
+    /// The operator may purge only when every report was opened.
+    pub fn complete(&self) -> bool {
+        self.bad.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot read the bundle {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("{0}")]
+    Bundle(#[from] BundleError),
+    #[error("cannot write the outputs in {0}: {1}")]
+    Write(PathBuf, std::io::Error),
+}
+
+/// A report as written to `reports.jsonl`: the bundle entry id, then the
+/// document's fields (without padding).
+#[derive(serde::Serialize)]
+struct Row<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    doc: &'a Document,
+}
+
+fn decrypt(blob: &[u8], identities: &[Identity]) -> Result<Document, String> {
+    let d = age::Decryptor::new_buffered(blob).map_err(|_| "not an age file".to_owned())?;
+    let mut r = d
+        .decrypt(identities.iter().map(|i| i.as_age()))
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => {
+                "not sealed to any of the given identities".to_owned()
+            }
+            _ => "the seal is damaged or was altered".to_owned(),
+        })?;
+    let mut plain = Zeroizing::new(Vec::with_capacity(blob.len()));
+    r.read_to_end(&mut plain)
+        .map_err(|_| "the sealed payload is damaged or was altered".to_owned())?;
+    Document::decode(&plain).map_err(|e| e.to_string())
+}
+
+/// Verify and decrypt `bundle_path`, writing the outputs into `out`.
+pub fn open(bundle_path: &Path, identities: &[Identity], out: &Path) -> Result<Outcome, OpenError> {
+    let file = File::open(bundle_path).map_err(|e| OpenError::Read(bundle_path.into(), e))?;
+    let mut docs: BTreeMap<String, Result<Document, String>> = BTreeMap::new();
+    let verified = bundle::read(std::io::BufReader::new(file), |id, blob| {
+        docs.insert(id.to_owned(), decrypt(blob, identities));
+    })?;
+
+    let mut bad: BTreeMap<String, String> = BTreeMap::new();
+    for (id, p) in &verified.problems {
+        bad.insert(id.clone(), p.to_string());
+        // A blob whose hash does not match must not be used, even if it
+        // happens to decrypt: only what the manifest commits to is read.
+        docs.remove(id);
+    }
+    let mut good: Vec<(String, Document)> = Vec::new();
+    for (id, d) in docs {
+        match d {
+            Ok(doc) => good.push((id, doc)),
+            Err(reason) => {
+                bad.insert(id, reason);
+            }
+        }
+    }
+    good.sort_by(|a, b| (&a.1.received, &a.1.receipt).cmp(&(&b.1.received, &b.1.receipt)));
+
+    write_outputs(out, &good, &verified.digest, &bad)
+        .map_err(|e| OpenError::Write(out.into(), e))?;
+    Ok(Outcome {
+        digest: verified.digest,
+        opened: good.len(),
+        bad,
+    })
+}
+
+fn private_file(path: &Path) -> std::io::Result<BufWriter<File>> {
+    let f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    Ok(BufWriter::new(f))
+}
+
+/// Each distinct normalised URL and how many reports name it.
+fn url_counts(good: &[(String, Document)]) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, doc) in good {
+        let mut mine: Vec<String> = doc
+            .urls
+            .iter()
+            .map(|u| {
+                parse_web_url(u, 0)
+                    .map(|u| u.to_string())
+                    .unwrap_or_else(|_| u.clone())
+            })
+            .collect();
+        mine.sort();
+        mine.dedup();
+        for u in mine {
+            *counts.entry(u).or_default() += 1;
+        }
+    }
+    let mut v: Vec<(String, usize)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+fn write_outputs(
+    out: &Path,
+    good: &[(String, Document)],
+    digest: &BundleDigest,
+    bad: &BTreeMap<String, String>,
+) -> std::io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(out)?;
+
+    let mut jsonl = private_file(&out.join("reports.jsonl"))?;
+    for (id, doc) in good {
+        serde_json::to_writer(&mut jsonl, &Row { id, doc })?;
+        jsonl.write_all(b"\n")?;
+    }
+    jsonl.flush()?;
+
+    let urls = url_counts(good);
+    let mut csv = csv::Writer::from_writer(private_file(&out.join("urls.csv"))?);
+    csv.write_record(["url", "reports"])?;
+    for (u, n) in &urls {
+        csv.write_record([u.as_str(), &n.to_string()])?;
+    }
+    csv.flush()?;
+
+    let mut html = private_file(&out.join("index.html"))?;
+    html.write_all(
+        triage_page(good, &urls, digest, bad)
+            .into_string()
+            .as_bytes(),
+    )?;
+    html.flush()?;
+    Ok(())
+}
+
+const TRIAGE_CSS: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:1rem auto;max-width:72rem;padding:0 1rem;color:#111}\
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #999;padding:.3rem .5rem;text-align:start;vertical-align:top}\
+code{word-break:break-all}.desc{white-space:pre-wrap}.bad{color:#a00}article{border-block-start:2px solid #333;margin-block:1.5rem;padding-block-start:.5rem}";
+
+fn triage_page(
+    good: &[(String, Document)],
+    urls: &[(String, usize)],
+    digest: &BundleDigest,
+    bad: &BTreeMap<String, String>,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'";
+                meta name="referrer" content="no-referrer";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Salama triage: " (good.len()) " reports" }
+                style { (TRIAGE_CSS) }
+            }
+            body {
+                h1 { "Salama triage" }
+                p { "Bundle " code { (digest) } ": " (good.len()) " reports opened." }
+                @if !bad.is_empty() {
+                    section class="bad" {
+                        h2 { (bad.len()) " entries could not be opened" }
+                        p { "Do not confirm this bundle for purging: ask the operator to export it again." }
+                        ul { @for (id, why) in bad { li { code { (id) } ": " (why) } } }
+                    }
+                }
+                p { "URLs are shown as text on purpose. Never open them on this workstation." }
+                h2 { "URLs by number of reports" }
+                table {
+                    thead { tr { th { "Reports" } th { "URL" } } }
+                    tbody { @for (u, n) in urls { tr { td { (n) } td { code dir="ltr" { (u) } } } } }
+                }
+                h2 { "Reports" }
+                @for (id, d) in good {
+                    article {
+                        h3 { "Receipt " code { (d.receipt) } }
+                        table {
+                            tr { th { "Received" } td { (d.received) } }
+                            tr { th { "Language" } td { (d.language.id()) } }
+                            tr { th { "Category" } td { (d.category.id()) } }
+                            tr { th { "Where seen" } td { (d.where_seen.map(|w| w.id()).unwrap_or("not said")) } }
+                            tr { th { "URLs" } td { ul { @for u in &d.urls { li { code dir="ltr" { (u) } } } } } }
+                            tr { th { "Description" } td class="desc" lang=(d.language.id()) dir="auto" { (d.description) } }
+                            tr { th { "Entry" } td { code { (id) } } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Names of entries and why they failed, for the analyst's terminal.
+pub fn describe_problem(p: &EntryProblem) -> String {
+    p.to_string()
+}

@@ -1,0 +1,255 @@
+//! Step 5 of the data path: the padded plaintext is sealed as one age v1
+//! file (<https://c2sp.org/age>) with one X25519 stanza per analyst key.
+//!
+//! The server only ever encrypts, so this is a small encrypt-only age
+//! writer on the project's own primitives (x25519-dalek, ChaCha20-Poly1305,
+//! HKDF-SHA-256), where every intermediate secret is zeroized. Its output is
+//! checked against the `age` crate and Debian's `age` CLI in the tests, so
+//! any single blob can be opened by hand with `age -d -i KEY blob.age`.
+
+use crate::keys::Recipients;
+use crate::report::{Padded, Receipt, ReceivedDate, Report};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use x25519_dalek::{EphemeralSecret, PublicKey};
+use zeroize::Zeroizing;
+
+const INTRO: &[u8] = b"age-encryption.org/v1\n";
+const X25519_LABEL: &[u8] = b"age-encryption.org/v1/X25519";
+/// age's STREAM chunk size.
+const CHUNK: usize = 64 * 1024;
+
+/// One age v1 file: ciphertext only. It can be stored, exported and
+/// compared, but the only way back to plaintext is an analyst's identity.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedReport(Vec<u8>);
+
+impl SealedReport {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// Bytes read back from the store or a bundle. They are not checked here:
+    /// only decryption can tell whether they are a valid seal.
+    pub fn from_stored(bytes: Vec<u8>) -> SealedReport {
+        SealedReport(bytes)
+    }
+}
+
+impl std::fmt::Debug for SealedReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealedReport({} bytes)", self.0.len())
+    }
+}
+
+/// Sealing can only fail if the operating system cannot give us randomness
+/// or a recipient key is degenerate (a low-order point).
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(getrandom::Error),
+    #[error(
+        "analyst key {0} is not a usable X25519 key (low-order point); remove it from the keys directory"
+    )]
+    DegenerateKey(String),
+}
+
+/// Seal a validated report: pick its receipt, encode it with today's date
+/// (UTC, day only), pad it and encrypt it to every recipient. The plaintext
+/// exists only in zeroizing buffers inside this call.
+pub fn seal_report(
+    report: &Report,
+    recipients: &Recipients,
+) -> Result<(SealedReport, Receipt), SealError> {
+    let receipt = Receipt::random();
+    let padded = report.encode_padded(&receipt, &ReceivedDate::today());
+    let sealed = seal_padded(&padded, recipients)?;
+    Ok((sealed, receipt))
+}
+
+/// Encrypt an already padded document.
+pub fn seal_padded(padded: &Padded, recipients: &Recipients) -> Result<SealedReport, SealError> {
+    encrypt(padded.expose(), recipients)
+}
+
+fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, SealError> {
+    let mut b = Zeroizing::new([0u8; N]);
+    getrandom::fill(&mut *b).map_err(SealError::Random)?;
+    Ok(b)
+}
+
+fn hkdf(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(Some(salt), ikm)
+        .expand(info, &mut *out)
+        .expect("32 bytes is a valid HKDF-SHA-256 output length");
+    out
+}
+
+/// age v1 encryption of `plaintext` to X25519 `recipients`.
+pub(crate) fn encrypt(
+    plaintext: &[u8],
+    recipients: &Recipients,
+) -> Result<SealedReport, SealError> {
+    let file_key = random::<16>()?;
+    let stanzas = 3 + 2 * (43 + 1) + 10;
+    let chunks = plaintext.len().div_ceil(CHUNK).max(1);
+    let mut out = Vec::with_capacity(
+        INTRO.len() + recipients.len() * stanzas + 70 + 16 + plaintext.len() + chunks * 16,
+    );
+
+    // Header: one stanza per recipient.
+    out.extend_from_slice(INTRO);
+    for r in recipients.iter() {
+        let ephemeral = EphemeralSecret::random();
+        let share = PublicKey::from(&ephemeral);
+        let shared = ephemeral.diffie_hellman(r.public_key());
+        if !shared.was_contributory() {
+            return Err(SealError::DegenerateKey(r.id().to_string()));
+        }
+        let mut salt = [0u8; 64];
+        salt[..32].copy_from_slice(share.as_bytes());
+        salt[32..].copy_from_slice(r.public_key().as_bytes());
+        let wrap_key = hkdf(&salt, shared.as_bytes(), X25519_LABEL);
+        let body = ChaCha20Poly1305::new((&*wrap_key).into())
+            .encrypt(&Nonce::default(), &file_key[..])
+            .expect("ChaCha20-Poly1305 encryption of 16 bytes cannot fail");
+        out.extend_from_slice(b"-> X25519 ");
+        out.extend_from_slice(B64.encode(share.as_bytes()).as_bytes());
+        out.push(b'\n');
+        // 32 bytes of body is 43 base64 characters: one short final line.
+        out.extend_from_slice(B64.encode(&body).as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"---");
+    let mac_key = hkdf(&[], &file_key[..], b"header");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(&mac_key[..]).expect("HMAC takes keys of any length");
+    mac.update(&out);
+    out.push(b' ');
+    out.extend_from_slice(B64.encode(mac.finalize().into_bytes()).as_bytes());
+    out.push(b'\n');
+
+    // Payload: a 16-byte nonce, then STREAM-encrypted 64 KiB chunks.
+    let nonce = random::<16>()?;
+    out.extend_from_slice(&nonce[..]);
+    let payload_key = hkdf(&nonce[..], &file_key[..], b"payload");
+    let aead = ChaCha20Poly1305::new((&*payload_key).into());
+    let mut pieces = plaintext.chunks(CHUNK).peekable();
+    let mut counter: u64 = 0;
+    // An empty plaintext is one empty final chunk.
+    let empty: &[u8] = &[];
+    if pieces.peek().is_none() {
+        out.extend(seal_chunk(&aead, counter, true, empty));
+    }
+    while let Some(piece) = pieces.next() {
+        let last = pieces.peek().is_none();
+        out.extend(seal_chunk(&aead, counter, last, piece));
+        counter += 1;
+    }
+    Ok(SealedReport(out))
+}
+
+fn seal_chunk(aead: &ChaCha20Poly1305, counter: u64, last: bool, piece: &[u8]) -> Vec<u8> {
+    // STREAM nonce: 88-bit big-endian counter, then the last-chunk flag.
+    let mut n = [0u8; 12];
+    n[3..11].copy_from_slice(&counter.to_be_bytes());
+    n[11] = u8::from(last);
+    // `encrypt` copies the piece into its output and encrypts it in place,
+    // so no plaintext copy outlives this call.
+    aead.encrypt(&Nonce::from(n), piece)
+        .expect("ChaCha20-Poly1305 encryption of a 64 KiB chunk cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::test_keys;
+    use std::io::Read;
+
+    fn age_decrypt(blob: &[u8], id: &age::x25519::Identity) -> Result<Vec<u8>, age::DecryptError> {
+        let d = age::Decryptor::new_buffered(blob)?;
+        let mut r = d.decrypt(std::iter::once(id as &dyn age::Identity))?;
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).map_err(age::DecryptError::Io)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn age_crate_opens_what_we_seal_for_every_size_and_key() {
+        let (recipients, identities) = test_keys(3);
+        for len in [
+            0usize,
+            1,
+            100,
+            CHUNK - 1,
+            CHUNK,
+            CHUNK + 1,
+            2 * CHUNK,
+            3 * CHUNK + 7,
+        ] {
+            let plain: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let sealed = encrypt(&plain, &recipients).unwrap();
+            for id in &identities {
+                assert_eq!(
+                    age_decrypt(sealed.as_bytes(), id).unwrap(),
+                    plain,
+                    "len {len}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_unrelated_key_opens_nothing() {
+        let (recipients, _) = test_keys(2);
+        let (_, other) = test_keys(1);
+        let sealed = encrypt(b"secret", &recipients).unwrap();
+        assert!(age_decrypt(sealed.as_bytes(), &other[0]).is_err());
+    }
+
+    #[test]
+    fn tampering_anywhere_is_detected() {
+        let (recipients, ids) = test_keys(1);
+        let sealed = encrypt(&[7u8; 300], &recipients).unwrap();
+        let bytes = sealed.as_bytes();
+        // Flip one bit at a spread of positions across header and payload.
+        for pos in (0..bytes.len()).step_by(13) {
+            let mut t = bytes.to_vec();
+            t[pos] ^= 1;
+            assert!(
+                age_decrypt(&t, &ids[0]).is_err(),
+                "bit flip at {pos} went unnoticed"
+            );
+        }
+        assert!(age_decrypt(&bytes[..bytes.len() - 1], &ids[0]).is_err());
+    }
+
+    #[test]
+    fn two_seals_of_the_same_plaintext_differ() {
+        let (recipients, _) = test_keys(1);
+        let a = encrypt(b"same", &recipients).unwrap();
+        let b = encrypt(b"same", &recipients).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.as_bytes().len(), b.as_bytes().len());
+    }
+
+    #[test]
+    fn debug_shows_only_the_length() {
+        let (recipients, _) = test_keys(1);
+        let s = encrypt(b"abc", &recipients).unwrap();
+        assert_eq!(
+            format!("{s:?}"),
+            format!("SealedReport({} bytes)", s.as_bytes().len())
+        );
+    }
+}

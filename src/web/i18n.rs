@@ -1,0 +1,125 @@
+//! Every visible string is a Fluent message in `locales/{ar,fr,en}.ftl`,
+//! compiled into the binary. A test fails if any locale lacks a message
+//! another one has, or if a file does not parse.
+
+use crate::report::Lang;
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use std::sync::LazyLock;
+
+pub const SOURCES: [(Lang, &str); 3] = [
+    (Lang::Ar, include_str!("locales/ar.ftl")),
+    (Lang::Fr, include_str!("locales/fr.ftl")),
+    (Lang::En, include_str!("locales/en.ftl")),
+];
+
+type Bundle = FluentBundle<FluentResource>;
+
+static BUNDLES: LazyLock<Vec<(Lang, Bundle)>> = LazyLock::new(|| {
+    SOURCES
+        .iter()
+        .map(|(lang, src)| {
+            let res = FluentResource::try_new((*src).to_owned())
+                .unwrap_or_else(|(_, errs)| panic!("{}.ftl does not parse: {errs:?}", lang.id()));
+            let id = lang.id().parse().expect("language ids are valid");
+            let mut b = FluentBundle::new_concurrent(vec![id]);
+            // Pages put variable text (URLs, codes) in their own elements
+            // with `dir`, so Unicode isolation marks are not needed here.
+            b.set_use_isolating(false);
+            b.add_resource(res)
+                .unwrap_or_else(|errs| panic!("{}.ftl has duplicate ids: {errs:?}", lang.id()));
+            (*lang, b)
+        })
+        .collect()
+});
+
+fn bundle(lang: Lang) -> &'static Bundle {
+    &BUNDLES
+        .iter()
+        .find(|(l, _)| *l == lang)
+        .expect("every language has a bundle")
+        .1
+}
+
+/// The message `id` in `lang`, with arguments.
+pub fn tr_args(lang: Lang, id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+    let b = bundle(lang);
+    let Some(pattern) = b.get_message(id).and_then(|m| m.value()) else {
+        // A missing id is a bug the locale test catches; show the id
+        // rather than an empty page.
+        return id.to_owned();
+    };
+    let mut fargs = FluentArgs::new();
+    for (k, v) in args {
+        fargs.set(*k, v.clone());
+    }
+    let mut errors = Vec::new();
+    b.format_pattern(pattern, Some(&fargs), &mut errors)
+        .into_owned()
+}
+
+/// The message `id` in `lang`.
+pub fn tr(lang: Lang, id: &str) -> String {
+    tr_args(lang, id, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn ids(src: &str) -> BTreeSet<String> {
+        let res = FluentResource::try_new(src.to_owned()).expect("parses");
+        res.entries()
+            .filter_map(|e| match e {
+                fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_locale_has_every_message() {
+        let all: Vec<(Lang, BTreeSet<String>)> =
+            SOURCES.iter().map(|(l, s)| (*l, ids(s))).collect();
+        for (la, a) in &all {
+            for (lb, b) in &all {
+                let missing: Vec<_> = a.difference(b).collect();
+                assert!(
+                    missing.is_empty(),
+                    "{} lacks {:?} that {} has",
+                    lb.id(),
+                    missing,
+                    la.id()
+                );
+            }
+        }
+        assert!(all[0].1.len() > 50);
+    }
+
+    #[test]
+    fn every_message_formats_without_errors_in_every_locale() {
+        for (lang, src) in SOURCES {
+            let b = bundle(lang);
+            for id in ids(src) {
+                let m = b.get_message(&id).unwrap();
+                let mut errors = Vec::new();
+                let mut args = FluentArgs::new();
+                args.set("line", 3);
+                args.set("max", 4000);
+                args.set("org", "Org");
+                let out = b.format_pattern(m.value().unwrap(), Some(&args), &mut errors);
+                assert!(errors.is_empty(), "{}:{id}: {errors:?}", lang.id());
+                assert!(!out.trim().is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn arguments_are_substituted() {
+        let s = tr_args(Lang::Fr, "err-url-scheme", &[("line", 2.into())]);
+        assert!(s.contains("ligne 2"), "{s}");
+        let s = tr_args(Lang::Ar, "err-url-scheme", &[("line", 2.into())]);
+        assert!(s.contains("السطر 2"), "{s}");
+    }
+}

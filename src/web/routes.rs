@@ -1,0 +1,295 @@
+//! Step 2: one request in, one response out. The routing table:
+//!
+//! | method | path | answer |
+//! |---|---|---|
+//! | GET | `/` | language choice ([`pages::choose`]) |
+//! | GET | `/{ar,fr,en}/` | explanation + form ([`pages::home`]) |
+//! | POST | `/{lang}/report` | [`submit`]: validate, seal, store, thank |
+//! | GET | `/{lang}/about`, `/{lang}/help` | content pages |
+//! | GET | `/static/style.css` | the one stylesheet |
+//!
+//! Every response carries [`secure_headers`]. Nothing about a request is
+//! logged; only counters are kept.
+
+use super::State;
+use super::form::{self, FormError};
+use super::pages::{self, FormState};
+use crate::report::{Lang, Report};
+use crate::seal::seal_report;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Body;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use maud::Markup;
+use std::sync::atomic::Ordering;
+use zeroize::Zeroizing;
+
+pub type Resp = Response<Full<Bytes>>;
+
+pub const STYLESHEET: &str = include_str!("style.css");
+
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The headers every response carries, whatever it is.
+pub fn secure_headers(h: &mut hyper::HeaderMap) {
+    let set = |h: &mut hyper::HeaderMap, k: &'static str, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(h, "content-security-policy", CSP);
+    set(h, "referrer-policy", "no-referrer");
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "x-frame-options", "DENY");
+    set(h, "cache-control", "no-store");
+    set(h, "cross-origin-opener-policy", "same-origin");
+    set(h, "cross-origin-resource-policy", "same-origin");
+    set(h, "cross-origin-embedder-policy", "require-corp");
+    set(
+        h,
+        "permissions-policy",
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()",
+    );
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Resp {
+    let mut r = Response::new(Full::new(body));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    secure_headers(r.headers_mut());
+    r
+}
+
+fn html(status: StatusCode, m: Markup) -> Resp {
+    respond(
+        status,
+        "text/html; charset=utf-8",
+        Bytes::from(m.into_string()),
+    )
+}
+
+fn redirect(status: StatusCode, to: &str) -> Resp {
+    let mut r = respond(status, "text/plain; charset=utf-8", Bytes::new());
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// A short translated page for an error or refusal (`{kind}-title/-body`).
+pub fn message(state: &State, lang: Lang, status: StatusCode, kind: &str) -> Resp {
+    html(status, pages::message(lang, &state.site, kind))
+}
+
+fn not_allowed(state: &State, lang: Lang, allow: &'static str) -> Resp {
+    let mut r = message(state, lang, StatusCode::METHOD_NOT_ALLOWED, "method");
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+/// Route one request. Generic over the body so tests can call it directly.
+pub async fn handle<B>(req: Request<B>, state: &State) -> Resp
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let path = req.uri().path();
+    let get = matches!(*req.method(), Method::GET | Method::HEAD);
+    let default = state.site.default_language;
+
+    if path == "/" {
+        return if get {
+            html(StatusCode::OK, pages::choose(&state.site))
+        } else {
+            not_allowed(state, default, "GET, HEAD")
+        };
+    }
+    if path == "/static/style.css" {
+        return if get {
+            respond(
+                StatusCode::OK,
+                "text/css; charset=utf-8",
+                Bytes::from_static(STYLESHEET.as_bytes()),
+            )
+        } else {
+            not_allowed(state, default, "GET, HEAD")
+        };
+    }
+
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    let first = parts.next().unwrap_or("");
+    let rest = parts.next();
+    let Some(lang) = Lang::from_id(first) else {
+        return message(state, default, StatusCode::NOT_FOUND, "notfound");
+    };
+    match (rest, get) {
+        (None, true) => redirect(StatusCode::PERMANENT_REDIRECT, &format!("/{}/", lang.id())),
+        (Some(""), true) => html(
+            StatusCode::OK,
+            pages::home(
+                lang,
+                &state.site,
+                FormState {
+                    input: None,
+                    problems: &[],
+                },
+            ),
+        ),
+        (Some("about"), true) => html(StatusCode::OK, pages::about(lang, &state.site)),
+        (Some("help"), true) => html(StatusCode::OK, pages::help(lang, &state.site)),
+        (Some("report"), true) => redirect(StatusCode::SEE_OTHER, &format!("/{}/", lang.id())),
+        (Some("report"), false) if req.method() == Method::POST => submit(req, lang, state).await,
+        (Some("report"), false) => not_allowed(state, lang, "GET, HEAD, POST"),
+        (None | Some("" | "about" | "help"), false) => not_allowed(state, lang, "GET, HEAD"),
+        _ => message(state, lang, StatusCode::NOT_FOUND, "notfound"),
+    }
+}
+
+fn is_form(req: &Request<impl Body>) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+enum BodyProblem {
+    TooLarge,
+    Slow,
+    Broken,
+}
+
+/// Read the whole body into a zeroizing buffer, never more than the limit
+/// and never for longer than the body timeout.
+async fn read_body<B>(body: B, state: &State) -> Result<Zeroizing<Vec<u8>>, BodyProblem>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let max = state.limits.max_body_bytes;
+    let mut limited = Limited::new(body, max);
+    let mut buf = Zeroizing::new(Vec::with_capacity(max.min(64 * 1024)));
+    let read = async {
+        while let Some(frame) = limited.frame().await {
+            let frame = frame.map_err(|e| {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    BodyProblem::TooLarge
+                } else {
+                    BodyProblem::Broken
+                }
+            })?;
+            if let Some(data) = frame.data_ref() {
+                if buf.len() + data.len() > buf.capacity() {
+                    // Grow by hand so the old buffer is zeroized, not freed with plaintext.
+                    let mut bigger = Zeroizing::new(Vec::with_capacity(
+                        (buf.len() + data.len()).max(2 * buf.capacity()),
+                    ));
+                    bigger.extend_from_slice(&buf);
+                    buf = bigger;
+                }
+                buf.extend_from_slice(data);
+            }
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(state.limits.body_timeout(), read).await {
+        Ok(Ok(())) => Ok(buf),
+        Ok(Err(p)) => Err(p),
+        Err(_) => Err(BodyProblem::Slow),
+    }
+}
+
+/// POST `/{lang}/report`: the reporter sees "thank you" only once the
+/// sealed report is durable; any failure before that is a page saying so.
+async fn submit<B>(req: Request<B>, lang: Lang, state: &State) -> Resp
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if !is_form(&req) {
+        return message(
+            state,
+            lang,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported",
+        );
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.limits.max_body_bytes as u64) {
+        return message(state, lang, StatusCode::PAYLOAD_TOO_LARGE, "toolarge");
+    }
+    let Ok(_permit) = state.submissions.try_acquire() else {
+        state.counters.busy.fetch_add(1, Ordering::Relaxed);
+        return message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "busy");
+    };
+    if state.store.refusal(0).is_some() {
+        state.counters.refused_full.fetch_add(1, Ordering::Relaxed);
+        return message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "full");
+    }
+    let body = match read_body(req.into_body(), state).await {
+        Ok(b) => b,
+        Err(BodyProblem::TooLarge) => {
+            return message(state, lang, StatusCode::PAYLOAD_TOO_LARGE, "toolarge");
+        }
+        Err(BodyProblem::Slow) => {
+            return message(state, lang, StatusCode::REQUEST_TIMEOUT, "timeout");
+        }
+        Err(BodyProblem::Broken) => {
+            return message(state, lang, StatusCode::BAD_REQUEST, "badrequest");
+        }
+    };
+    let input = match form::parse(&body) {
+        Ok(i) => i,
+        Err(FormError::Encoding | FormError::Duplicate) => {
+            state.counters.malformed.fetch_add(1, Ordering::Relaxed);
+            return message(state, lang, StatusCode::BAD_REQUEST, "badrequest");
+        }
+    };
+    drop(body);
+    let report = match Report::validate(&input, lang, &state.site.categories) {
+        Ok(r) => r,
+        Err(problems) => {
+            state.counters.invalid.fetch_add(1, Ordering::Relaxed);
+            let page = pages::home(
+                lang,
+                &state.site,
+                FormState {
+                    input: Some(&input),
+                    problems: &problems,
+                },
+            );
+            return html(StatusCode::UNPROCESSABLE_ENTITY, page);
+        }
+    };
+    drop(input);
+    let (sealed, receipt) = match seal_report(&report, &state.recipients) {
+        Ok(s) => s,
+        Err(_) => return message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "full"),
+    };
+    drop(report);
+    match state.store.put(sealed).await {
+        Ok(()) => {
+            state.counters.accepted.fetch_add(1, Ordering::Relaxed);
+            html(StatusCode::OK, pages::thanks(lang, &state.site, &receipt))
+        }
+        Err(e) => {
+            if e.is_full() {
+                state.counters.refused_full.fetch_add(1, Ordering::Relaxed);
+            } else {
+                state.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+                state.report_store_error(&e);
+            }
+            message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "full")
+        }
+    }
+}
