@@ -616,12 +616,12 @@ mod tests {
             problems(&input("   \n ", "grooming", "", "")),
             vec![Problem::UrlMissing]
         );
-        let eleven = vec!["https://e.com/"; 11].join("\n");
+        let eleven = ["https://e.com/"; 11].join("\n");
         assert_eq!(
             problems(&input(&eleven, "grooming", "", "")),
             vec![Problem::TooManyUrls]
         );
-        let ten = vec!["https://e.com/"; 10].join("\n");
+        let ten = ["https://e.com/"; 10].join("\n");
         valid(&input(&ten, "grooming", "", ""));
         assert_eq!(
             problems(&input("https://ok.com\nftp://x.com/", "grooming", "", "")),

@@ -1,0 +1,592 @@
+//! The sealed reporting core, end to end through the real binary:
+//! form → seal → store → export → open → purge.
+
+use crate::util::*;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+#[test]
+fn canary_is_nowhere_on_disk_or_in_output_but_opens_exactly() {
+    let t = tempfile::tempdir().unwrap();
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    let id = analyst(t.path(), &keys, "alice");
+    let server = Server::start(&data, &keys, &[]);
+
+    let latin = unique("CANARY");
+    let arabic = format!("كناري{}", unique("ع"));
+    let url = format!("https://example.com/{latin}/{arabic}?q={latin}");
+    let description = format!("رأيت {arabic} هنا\r\nsaw {latin} <b>there</b> & \"quoted\"");
+    let page = report(&server, "ar", &url, "abuse-imagery", &description);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let code = receipt(&page);
+    assert!(page.body.contains("lang=\"ar\" dir=\"rtl\""));
+
+    // Export while serving: the bundle is sealed too.
+    let bundle = t.path().join("bundle.tar");
+    let digest = export(&data, &bundle, false);
+    assert_eq!(digest.len(), 64);
+
+    let secrets: [&[u8]; 4] = [
+        latin.as_bytes(),
+        arabic.as_bytes(),
+        code.as_bytes(),
+        b"there</b>",
+    ];
+    for s in secrets {
+        assert_eq!(
+            files_containing(&data, s),
+            Vec::<std::path::PathBuf>::new(),
+            "plaintext on disk"
+        );
+        assert!(
+            files_containing(t.path(), s)
+                .iter()
+                .all(|p| !p.starts_with(&data) && p != &bundle)
+        );
+        let lower = String::from_utf8_lossy(s).to_lowercase();
+        assert!(files_containing(&data, lower.as_bytes()).is_empty());
+    }
+    let output = server.stop();
+    for s in [&latin, &arabic, &code] {
+        assert!(
+            !output.contains(s.as_str()),
+            "server printed report data:\n{output}"
+        );
+    }
+    assert!(!output.contains("example.com"));
+
+    let out = t.path().join("opened");
+    let (ok, open_digest, err) = open(&bundle, &[&id], &out);
+    assert!(ok, "{err}");
+    assert_eq!(open_digest, digest);
+    let reports = jsonl(&out);
+    assert_eq!(reports.len(), 1);
+    let r = &reports[0];
+    assert_eq!(
+        r["urls"][0].as_str().unwrap(),
+        url,
+        "URL must come back byte for byte"
+    );
+    assert_eq!(
+        r["description"].as_str().unwrap(),
+        description,
+        "description byte for byte"
+    );
+    assert_eq!(r["receipt"].as_str().unwrap(), code);
+    assert_eq!(r["language"], "ar");
+    assert_eq!(r["category"], "abuse-imagery");
+    assert_eq!(r["where_seen"], "website");
+    let today = time::OffsetDateTime::now_utc().date();
+    assert_eq!(r["received"].as_str().unwrap(), format!("{today}"));
+    let csv = std::fs::read_to_string(out.join("urls.csv")).unwrap();
+    assert!(csv.starts_with("url,reports\n"));
+    assert!(
+        csv.contains(&latin) && csv.trim_end().ends_with(",1"),
+        "{csv}"
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains(&latin) && !html.contains("<script") && !html.contains("<b>there"));
+    assert!(
+        !html.contains("href=\"https://example.com"),
+        "URLs must not be links in triage"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(out.join("reports.jsonl"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn three_analyst_keys_each_open_everything_and_a_fourth_opens_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    let ids: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|n| analyst(t.path(), &keys, n))
+        .collect();
+    let stranger = analyst(t.path(), &t.path().join("elsewhere"), "d");
+    let server = Server::start(&data, &keys, &[]);
+    assert!(server.output().contains("3 analyst key(s)"));
+    let mut receipts = BTreeSet::new();
+    for i in 0..5 {
+        let p = report(
+            &server,
+            "fr",
+            &format!("https://e{i}.example/"),
+            "sextortion",
+            "",
+        );
+        assert_eq!(p.status, 200);
+        receipts.insert(receipt(&p));
+    }
+    let bundle = t.path().join("b.tar");
+    export(&data, &bundle, false);
+    for (n, id) in ids.iter().enumerate() {
+        let out = t.path().join(format!("out{n}"));
+        let (ok, _, err) = open(&bundle, &[id], &out);
+        assert!(ok, "key {n}: {err}");
+        let got: BTreeSet<String> = jsonl(&out)
+            .iter()
+            .map(|r| r["receipt"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(got, receipts);
+    }
+    let out = t.path().join("stranger");
+    let (ok, digest, err) = open(&bundle, &[&stranger], &out);
+    assert!(!ok, "an unrelated key must not succeed");
+    assert!(
+        digest.is_empty(),
+        "no purge digest when reports could not be opened"
+    );
+    assert_eq!(
+        err.matches("not sealed to any of the given identities")
+            .count(),
+        5,
+        "{err}"
+    );
+    assert!(jsonl(&out).is_empty());
+}
+
+#[test]
+fn invalid_forms_are_shown_again_with_input_kept_in_each_language() {
+    let t = tempfile::tempdir().unwrap();
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    analyst(t.path(), &keys, "a");
+    let server = Server::start(&data, &keys, &[]);
+    let typed_desc = "<script>alert(1)</script> وصف";
+    let cases = [
+        (
+            "en",
+            "ftp://bad.example/x",
+            "grooming",
+            "Line 1 must start with http:// or https://",
+            "urls",
+        ),
+        (
+            "fr",
+            "https://ok.example/",
+            "",
+            "Choisissez ce que vous avez vu.",
+            "category",
+        ),
+        (
+            "ar",
+            "",
+            "grooming",
+            "أدخل عنوان صفحة واحدًا على الأقل.",
+            "urls",
+        ),
+        (
+            "en",
+            &["https://e.example/"; 11].join("\n"),
+            "grooming",
+            "Enter at most 10 web addresses.",
+            "urls",
+        ),
+    ];
+    for (lang, urls, category, message, field) in cases {
+        let p = post_form(
+            &server.url(&format!("/{lang}/report")),
+            &[
+                ("urls", urls),
+                ("category", category),
+                ("where_seen", "messaging-app"),
+                ("description", typed_desc),
+            ],
+        );
+        assert_eq!(p.status, 422, "{lang}: {}", p.body);
+        assert!(p.body.contains(&format!("lang=\"{lang}\"")));
+        let err_at = p
+            .body
+            .find(&format!("id=\"{field}-error\""))
+            .expect("error next to its field");
+        assert!(p.body[err_at..].contains(message), "{lang}: {message}");
+        // The reporter's input is kept, escaped.
+        assert!(p.body.contains("&lt;script&gt;alert(1)&lt;/script&gt; وصف"));
+        assert!(!p.body.contains("<script>"));
+        assert!(p.body.contains("value=\"messaging-app\" checked"));
+        if !category.is_empty() {
+            assert!(p.body.contains(&format!("value=\"{category}\" checked")));
+        }
+        let first_url = urls.lines().next().unwrap_or("");
+        assert!(p.body.contains(first_url));
+        assert!(p.body.contains(&format!(
+            "aria-describedby=\"{}",
+            if field == "urls" {
+                "urls-hint urls-error"
+            } else {
+                "category-error"
+            }
+        )));
+    }
+    // Description too long, control characters, unknown where_seen.
+    let long = "x".repeat(4001);
+    let p = report(&server, "en", "https://e.example/", "grooming", &long);
+    assert_eq!(p.status, 422);
+    assert!(p.body.contains("Shorten this to 4000 characters or fewer."));
+    assert!(
+        p.body.contains(&long),
+        "the long text is kept so the reporter can shorten it"
+    );
+    let p = post_form(
+        &server.url("/en/report"),
+        &[
+            ("urls", "e.example"),
+            ("category", "grooming"),
+            ("where_seen", "moon"),
+        ],
+    );
+    assert_eq!(p.status, 422);
+    let p = post_form(
+        &server.url("/en/report"),
+        &[("urls", "e.example"), ("category", "no-such")],
+    );
+    assert_eq!(p.status, 422);
+    // Nothing invalid was stored.
+    let o = salama(&["status", "--data", data.to_str().unwrap(), "--json"]);
+    let s: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(s["pending"], 0);
+}
+
+#[test]
+fn two_hundred_concurrent_reports_are_all_exported_exactly_once() {
+    let t = tempfile::tempdir().unwrap();
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    let id = analyst(t.path(), &keys, "a");
+    let server = Server::start(&data, &keys, &[]);
+    let base = server.url("/en/report");
+    let handles: Vec<_> = (0..200)
+        .map(|i| {
+            let url = base.clone();
+            std::thread::spawn(move || {
+                let desc = format!("report number {i}");
+                let p = post_form(
+                    &url,
+                    &[
+                        ("urls", &format!("https://r{i}.example/")),
+                        ("category", "other-harm"),
+                        ("description", &desc),
+                    ],
+                );
+                assert_eq!(p.status, 200, "{}", p.body);
+                (receipt(&p), desc)
+            })
+        })
+        .collect();
+    let acknowledged: Vec<(String, String)> =
+        handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let bundle = t.path().join("b.tar");
+    export(&data, &bundle, false);
+    // A second export right away has nothing new.
+    let bundle2 = t.path().join("b2.tar");
+    export(&data, &bundle2, false);
+    let out = t.path().join("o");
+    let (ok, _, err) = open(&bundle, &[&id], &out);
+    assert!(ok, "{err}");
+    let got: Vec<(String, String)> = jsonl(&out)
+        .iter()
+        .map(|r| {
+            (
+                r["receipt"].as_str().unwrap().to_owned(),
+                r["description"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), 200);
+    let a: BTreeSet<_> = acknowledged.into_iter().collect();
+    let g: BTreeSet<_> = got.into_iter().collect();
+    assert_eq!(a, g);
+    let (ok, _, _) = open(&bundle2, &[&id], &t.path().join("o2"));
+    assert!(ok);
+    assert!(jsonl(&t.path().join("o2")).is_empty());
+}
+
+fn status(data: &Path) -> serde_json::Value {
+    let o = salama(&["status", "--data", data.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
+#[test]
+fn export_and_purge_while_serving_and_restart_keeps_pending() {
+    let t = tempfile::tempdir().unwrap();
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    let id = analyst(t.path(), &keys, "a");
+    let server = Server::start(&data, &keys, &[]);
+    for i in 0..3 {
+        assert_eq!(
+            report(
+                &server,
+                "en",
+                &format!("https://first{i}.example/"),
+                "grooming",
+                ""
+            )
+            .status,
+            200
+        );
+    }
+    let b1 = t.path().join("b1.tar");
+    let d1 = export(&data, &b1, false);
+    for i in 0..2 {
+        assert_eq!(
+            report(
+                &server,
+                "en",
+                &format!("https://second{i}.example/"),
+                "grooming",
+                ""
+            )
+            .status,
+            200
+        );
+    }
+    let s = status(&data);
+    assert_eq!(
+        (s["pending"].as_u64(), s["exported"].as_u64()),
+        (Some(2), Some(3))
+    );
+
+    // Restart: everything pending survives.
+    server.stop();
+    let server = Server::start(&data, &keys, &[]);
+    let s = status(&data);
+    assert_eq!(
+        (s["pending"].as_u64(), s["exported"].as_u64()),
+        (Some(2), Some(3))
+    );
+
+    // The analyst opens bundle 1; the operator purges exactly it, while serving.
+    let (ok, digest, _) = open(&b1, &[&id], &t.path().join("o1"));
+    assert!(ok);
+    assert_eq!(digest, d1);
+    let o = salama(&["purge", "--data", data.to_str().unwrap(), "--confirm", &d1]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("purged 3 reports"));
+    let s = status(&data);
+    assert_eq!(
+        (s["pending"].as_u64(), s["exported"].as_u64()),
+        (Some(2), Some(0))
+    );
+
+    // An unknown digest is refused; a repeated purge says so.
+    let o = salama(&[
+        "purge",
+        "--data",
+        data.to_str().unwrap(),
+        "--confirm",
+        &"ab".repeat(32),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no bundle with digest"));
+    let o = salama(&["purge", "--data", data.to_str().unwrap(), "--confirm", &d1]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("already purged"));
+
+    // The remaining two come out in the next bundle, and the server still works.
+    let b2 = t.path().join("b2.tar");
+    export(&data, &b2, false);
+    let (ok, _, _) = open(&b2, &[&id], &t.path().join("o2"));
+    assert!(ok);
+    let urls: BTreeSet<String> = jsonl(&t.path().join("o2"))
+        .iter()
+        .map(|r| r["urls"][0].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        urls,
+        ["https://second0.example/", "https://second1.example/"]
+            .map(String::from)
+            .into()
+    );
+    assert_eq!(
+        report(&server, "en", "https://third.example/", "grooming", "").status,
+        200
+    );
+
+    // Offline (server stopped): the same commands open the store directly.
+    server.stop();
+    let s = status(&data);
+    assert_eq!(s["pending"].as_u64(), Some(1));
+    let b3 = t.path().join("b3.tar");
+    export(&data, &b3, false);
+    assert_eq!(status(&data)["pending"].as_u64(), Some(0));
+}
+
+#[test]
+fn export_all_includes_exported_but_unpurged_reports() {
+    let t = tempfile::tempdir().unwrap();
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    let id = analyst(t.path(), &keys, "a");
+    let server = Server::start(&data, &keys, &[]);
+    assert_eq!(
+        report(&server, "en", "https://one.example/", "grooming", "").status,
+        200
+    );
+    export(&data, &t.path().join("lost.tar"), false);
+    assert_eq!(
+        report(&server, "en", "https://two.example/", "grooming", "").status,
+        200
+    );
+    let again = t.path().join("again.tar");
+    let d = export(&data, &again, true);
+    let (ok, digest, _) = open(&again, &[&id], &t.path().join("o"));
+    assert!(ok);
+    assert_eq!(digest, d);
+    assert_eq!(jsonl(&t.path().join("o")).len(), 2);
+    let o = salama(&["purge", "--data", data.to_str().unwrap(), "--confirm", &d]);
+    assert!(o.status.success());
+    assert_eq!(status(&data)["exported"].as_u64(), Some(0));
+    assert_eq!(status(&data)["pending"].as_u64(), Some(0));
+}
+
+#[test]
+fn server_refuses_to_start_without_keys_or_with_a_secret_key() {
+    let t = tempfile::tempdir().unwrap();
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    std::fs::create_dir_all(&keys).unwrap();
+    let out = Server::try_start(&data, &keys, &[])
+        .err()
+        .expect("no keys: must not start");
+    assert!(
+        out.contains("no analyst key in") && out.contains("salama keygen"),
+        "{out}"
+    );
+    let id = analyst(t.path(), &keys, "a");
+    std::fs::copy(&id, keys.join("oops.pub")).unwrap();
+    let out = Server::try_start(&data, &keys, &[])
+        .err()
+        .expect("secret key: must not start");
+    assert!(out.contains("SECRET key"), "{out}");
+    let out = Server::try_start(&data, &t.path().join("missing"), &[])
+        .err()
+        .unwrap();
+    assert!(out.contains("cannot read the keys directory"), "{out}");
+}
+
+#[test]
+fn keygen_writes_a_protected_identity_that_opens_reports() {
+    let t = tempfile::tempdir().unwrap();
+    let key = t.path().join("analyst.key.age");
+    let o = salama_env(
+        &["keygen", "--out", key.to_str().unwrap()],
+        &[("SALAMA_PASSPHRASE", "pass phrase")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let recipient = stdout(&o);
+    assert!(recipient.starts_with("age1"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let bytes = std::fs::read(&key).unwrap();
+    assert!(
+        bytes.starts_with(b"age-encryption.org/v1\n-> scrypt "),
+        "protected like age -p"
+    );
+    assert!(!String::from_utf8_lossy(&bytes).contains("AGE-SECRET-KEY"));
+    let pub_file = t.path().join("analyst.key.age.pub");
+    assert_eq!(
+        std::fs::read_to_string(&pub_file).unwrap().trim(),
+        recipient
+    );
+    // Never overwrites.
+    let o = salama_env(
+        &["keygen", "--out", key.to_str().unwrap()],
+        &[("SALAMA_PASSPHRASE", "x")],
+    );
+    assert!(!o.status.success());
+
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::copy(&pub_file, keys.join("analyst.pub")).unwrap();
+    let server = Server::start(&data, &keys, &[]);
+    assert_eq!(
+        report(&server, "en", "https://k.example/", "grooming", "keygen").status,
+        200
+    );
+    let bundle = t.path().join("b.tar");
+    export(&data, &bundle, false);
+    let run = |pass: &str| {
+        salama_env(
+            &[
+                "open",
+                bundle.to_str().unwrap(),
+                "-i",
+                key.to_str().unwrap(),
+                "--out",
+                t.path().join("o").to_str().unwrap(),
+            ],
+            &[("SALAMA_PASSPHRASE", pass)],
+        )
+    };
+    let o = run("wrong");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("wrong passphrase"));
+    let o = run("pass phrase");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(jsonl(&t.path().join("o"))[0]["description"], "keygen");
+}
+
+#[test]
+fn pages_carry_strict_headers_and_no_scripts() {
+    let t = tempfile::tempdir().unwrap();
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    analyst(t.path(), &keys, "a");
+    let server = Server::start(&data, &keys, &[]);
+    for path in [
+        "/",
+        "/ar/",
+        "/fr/",
+        "/en/",
+        "/en/about",
+        "/fr/help",
+        "/ar/about",
+        "/static/style.css",
+        "/nope",
+        "/en/nope",
+    ] {
+        let p = get(&server.url(path));
+        assert!(p.status == 200 || p.status == 404, "{path}: {}", p.status);
+        assert_eq!(
+            p.header("content-security-policy"),
+            Some(
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            )
+        );
+        assert_eq!(p.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(p.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(p.header("cache-control"), Some("no-store"));
+        assert!(p.header("cross-origin-opener-policy").is_some());
+        assert!(p.header("cross-origin-resource-policy").is_some());
+        assert!(p.header("permissions-policy").is_some());
+        assert!(p.header("server").is_none());
+        assert!(p.header("set-cookie").is_none());
+        assert!(!p.body.contains("<script"), "{path}");
+        // No outside resources: nothing is loaded from anywhere but here.
+        assert!(!p.body.contains(" src="), "{path}");
+        assert!(!p.body.contains("url("), "{path}");
+        assert_eq!(
+            p.body.matches("<link").count(),
+            p.body
+                .matches("<link rel=\"stylesheet\" href=\"/static/style.css\">")
+                .count(),
+            "{path}"
+        );
+        assert!(
+            p.body.len() < 30 * 1024,
+            "{path} weighs {} bytes",
+            p.body.len()
+        );
+    }
+    let p = get(&server.url("/ar/"));
+    assert!(p.body.contains("<html lang=\"ar\" dir=\"rtl\">"));
+    let p = get(&server.url("/fr/about"));
+    assert!(p.body.contains("<html lang=\"fr\" dir=\"ltr\">"));
+    assert_eq!(get(&server.url("/en/nope")).status, 404);
+    let p = get(&server.url("/fr"));
+    assert_eq!(p.status, 308);
+    assert_eq!(p.header("location"), Some("/fr/"));
+}

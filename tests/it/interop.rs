@@ -1,0 +1,209 @@
+//! Interop with Debian's `age` CLI, both ways, and the frozen format
+//! vectors that must keep opening whatever changes in the code.
+
+use crate::util::*;
+use std::path::Path;
+use std::process::Command;
+
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v1");
+
+#[test]
+fn a_blob_the_server_sealed_opens_with_stock_age() {
+    if !have("age") {
+        return skip("Debian's `age` is not installed (apt-get install age); interop not checked");
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    let id = analyst(t.path(), &keys, "a");
+    let server = Server::start(&data, &keys, &[]);
+    let marker = unique("AGECLI");
+    let p = report(
+        &server,
+        "en",
+        &format!("https://{marker}.example/"),
+        "grooming",
+        &marker,
+    );
+    assert_eq!(p.status, 200);
+    let bundle = t.path().join("b.tar");
+    export(&data, &bundle, false);
+    // Exactly as the operator guide says: tar, then age.
+    let x = t.path().join("x");
+    std::fs::create_dir_all(&x).unwrap();
+    let st = Command::new("tar")
+        .arg("-xf")
+        .arg(&bundle)
+        .arg("-C")
+        .arg(&x)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let blobs = files_under(&x.join("reports"));
+    assert_eq!(blobs.len(), 1);
+    let o = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&id)
+        .arg(&blobs[0])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "age -d failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["description"].as_str(), Some(marker.as_str()));
+    assert_eq!(doc["receipt"].as_str().unwrap(), receipt(&p));
+    assert!(
+        [1024, 4096, 16384, 65536].contains(&o.stdout.len()),
+        "padded to a bucket: {}",
+        o.stdout.len()
+    );
+}
+
+/// Drive `age -p`, which reads its passphrase from the terminal only.
+fn age_encrypt_with_passphrase(input: &Path, output: &Path, pass: &str) {
+    let script = r#"
+import os, pty, sys
+out, inp, pw = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("age", ["age", "-p", "-o", out, inp])
+buf, sent = b"", 0
+while True:
+    try:
+        data = os.read(fd, 1024)
+    except OSError:
+        break
+    if not data:
+        break
+    buf += data
+    while sent < 2 and buf.count(b"assphrase") > sent:
+        os.write(fd, (pw + "\n").encode())
+        sent += 1
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let st = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(output)
+        .arg(input)
+        .arg(pass)
+        .status()
+        .unwrap();
+    assert!(st.success(), "age -p failed");
+}
+
+#[test]
+fn an_identity_from_age_keygen_and_age_p_works_with_salama_open() {
+    if !have("age-keygen") || !have("python3") {
+        return skip("Debian's `age` (or python3) is not installed; interop not checked");
+    }
+    let t = tempfile::tempdir().unwrap();
+    let plain = t.path().join("key.txt");
+    let o = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let recipient = String::from_utf8_lossy(&o.stderr)
+        .trim()
+        .trim_start_matches("Public key: ")
+        .to_owned();
+    assert!(recipient.starts_with("age1"), "{recipient}");
+    let protected = t.path().join("key.age");
+    age_encrypt_with_passphrase(&plain, &protected, "stock age passphrase");
+    std::fs::remove_file(&plain).unwrap();
+
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::write(keys.join("stock.pub"), format!("{recipient}\n")).unwrap();
+    let server = Server::start(&data, &keys, &[]);
+    assert_eq!(
+        report(
+            &server,
+            "fr",
+            "https://stock.example/",
+            "grooming",
+            "interop"
+        )
+        .status,
+        200
+    );
+    let bundle = t.path().join("b.tar");
+    export(&data, &bundle, false);
+    let out = t.path().join("o");
+    let o = salama_env(
+        &[
+            "open",
+            bundle.to_str().unwrap(),
+            "-i",
+            protected.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[("SALAMA_PASSPHRASE", "stock age passphrase")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(jsonl(&out)[0]["description"], "interop");
+}
+
+#[test]
+fn the_frozen_v1_bundle_still_opens_to_the_same_reports() {
+    let dir = Path::new(VECTORS);
+    let t = tempfile::tempdir().unwrap();
+    let expected: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("expected.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let digest = std::fs::read_to_string(dir.join("digest"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    // The plain identity and the passphrase-protected one (age -p, scrypt).
+    let out = t.path().join("plain");
+    let (ok, d, err) = open(&dir.join("bundle.tar"), &[&dir.join("identity.txt")], &out);
+    assert!(ok, "{err}");
+    assert_eq!(d, digest);
+    assert_eq!(jsonl(&out), expected);
+    let out = t.path().join("protected");
+    let o = salama_env(
+        &[
+            "open",
+            dir.join("bundle.tar").to_str().unwrap(),
+            "-i",
+            dir.join("identity.age").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[("SALAMA_PASSPHRASE", "salama test vector")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(jsonl(&out), expected);
+}
+
+#[test]
+fn a_tampered_bundle_names_the_bad_entry_opens_the_rest_and_gives_no_digest() {
+    let dir = Path::new(VECTORS);
+    let t = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(dir.join("bundle.tar")).unwrap();
+    // Flip a byte inside the first report's data (after its 512-byte header).
+    bytes[512 + 200] ^= 0x01;
+    let bad = t.path().join("bad.tar");
+    std::fs::write(&bad, &bytes).unwrap();
+    let out = t.path().join("o");
+    let (ok, digest, err) = open(&bad, &[&dir.join("identity.txt")], &out);
+    assert!(!ok);
+    assert!(digest.is_empty());
+    assert!(err.contains("do not match the manifest"), "{err}");
+    assert!(err.contains("do not purge"), "{err}");
+    let total = std::fs::read_to_string(dir.join("expected.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(jsonl(&out).len(), total - 1);
+}

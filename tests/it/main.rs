@@ -1,0 +1,8 @@
+//! One integration-test binary (as ripgrep does): small helpers in
+//! `util`, one module per area. Every test drives the `salama` binary
+//! cargo built for it (`CARGO_BIN_EXE_salama`).
+
+mod build;
+mod core;
+mod interop;
+mod util;
