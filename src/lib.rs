@@ -25,6 +25,8 @@ pub mod bundle;
 pub mod config;
 pub mod hygiene;
 pub mod keys;
+#[cfg(feature = "onion")]
+pub mod onion;
 pub mod open;
 pub mod passphrase;
 pub mod report;
