@@ -4,5 +4,8 @@
 
 mod build;
 mod core;
+mod crash;
+mod hostile;
 mod interop;
+mod onion;
 mod util;

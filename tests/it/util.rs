@@ -83,13 +83,25 @@ impl Server {
     }
 
     pub fn try_start(data: &Path, keys: &Path, extra: &[&str]) -> Result<Server, String> {
+        let mut args = vec!["--no-onion"];
+        args.extend_from_slice(extra);
+        Self::try_start_raw(data, keys, &args)
+    }
+
+    /// With the in-process onion service, on the Tor network `tor_config` describes.
+    pub fn start_onion(data: &Path, keys: &Path, tor_config: &Path) -> Server {
+        Self::try_start_raw(data, keys, &["--tor-config", tor_config.to_str().unwrap()])
+            .unwrap_or_else(|out| panic!("server did not start:\n{out}"))
+    }
+
+    fn try_start_raw(data: &Path, keys: &Path, extra: &[&str]) -> Result<Server, String> {
         let mut child = Command::new(BIN)
             .arg("serve")
             .arg("--data")
             .arg(data)
             .arg("--keys")
             .arg(keys)
-            .args(["--listen", "127.0.0.1:0", "--no-onion"])
+            .args(["--listen", "127.0.0.1:0"])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -153,6 +165,16 @@ impl Server {
             .status();
         let _ = child.wait();
         std::thread::sleep(Duration::from_millis(100));
+        self.output()
+    }
+}
+
+impl Server {
+    /// SIGKILL and wait: the crash path.
+    pub fn kill(mut self) -> String {
+        let mut child = self.child.take().unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
         self.output()
     }
 }
