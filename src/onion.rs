@@ -7,9 +7,11 @@
 //! `DATA/tor/state/keystore/hss/salama/`, so the address survives restarts;
 //! it is printed at start and written to `DATA/onion-address`.
 //!
-//! Nothing about circuits or streams is logged: no `tracing` subscriber is
-//! installed, so arti's own logs go nowhere, and we print only the
-//! service's state changes.
+//! Nothing about circuits or streams is logged. arti's own messages reach
+//! stderr at `warn` only (bootstrap trouble, clock skew: what an operator
+//! must act on), and arti scrubs what it logs (`safelog`). `SALAMA_LOG`
+//! (e.g. `SALAMA_LOG=info`) raises that level for debugging, never needed
+//! in production.
 
 use crate::config::Limits;
 use crate::store::create_private_dir;
@@ -20,6 +22,8 @@ use safelog::DisplayRedacted as _;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tor_cell::relaycell::msg::{Connected, End, EndReason};
 use tor_config::sources::MustRead;
 use tor_config::{ConfigurationSource, ConfigurationSources};
@@ -27,8 +31,6 @@ use tor_hsservice::config::OnionServiceConfigBuilder;
 use tor_hsservice::{RendRequest, RunningOnionService, StreamRequest};
 use tor_proto::stream::IncomingStreamRequest;
 use tor_rtcompat::PreferredRuntime;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// The nickname of our service in arti's keystore and state.
 const NICKNAME: &str = "salama";
@@ -39,7 +41,9 @@ const HTTP_PORT: u16 = 80;
 pub enum OnionError {
     #[error("cannot create the Tor state directory {0}: {1}")]
     Dir(PathBuf, std::io::Error),
-    #[error("the Tor configuration {0} cannot be used: {1}. It must be an arti configuration file (TOML, arti's option names)")]
+    #[error(
+        "the Tor configuration {0} cannot be used: {1}. It must be an arti configuration file (TOML, arti's option names)"
+    )]
     Config(String, String),
     #[error("arti could not start: {0}")]
     Start(String),
@@ -65,13 +69,18 @@ fn toml_string(p: &Path) -> String {
 /// arti's configuration: the operator's file (if any), with our storage
 /// directories on top, so the onion key always lives in the data directory
 /// and nothing is written to a home directory.
-pub fn client_config(data: &Path, tor_config: Option<&Path>) -> Result<TorClientConfig, OnionError> {
+pub fn client_config(
+    data: &Path,
+    tor_config: Option<&Path>,
+) -> Result<TorClientConfig, OnionError> {
     let tor_dir = data.join("tor");
     let (state, cache) = (tor_dir.join("state"), tor_dir.join("cache"));
     for d in [&tor_dir, &state, &cache] {
         create_private_dir(d).map_err(|e| OnionError::Dir(d.clone(), e))?;
     }
-    let name = tor_config.map(|p| p.display().to_string()).unwrap_or_else(|| "(defaults)".into());
+    let name = tor_config
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "(defaults)".into());
     let mut sources = ConfigurationSources::new_empty();
     if let Some(p) = tor_config {
         if !p.is_file() {
@@ -87,14 +96,22 @@ pub fn client_config(data: &Path, tor_config: Option<&Path>) -> Result<TorClient
         )),
         MustRead::MustRead,
     );
-    let tree = sources.load().map_err(|e| OnionError::Config(name.clone(), e.to_string()))?;
-    tor_config::resolve::<TorClientConfig>(&tree).map_err(|e| OnionError::Config(name, e.to_string()))
+    let tree = sources
+        .load()
+        .map_err(|e| OnionError::Config(name.clone(), e.to_string()))?;
+    tor_config::resolve::<TorClientConfig>(&tree)
+        .map_err(|e| OnionError::Config(name, e.to_string()))
 }
 
 /// Start arti and launch the onion service. Returns as soon as the
 /// service exists (its address is known); arti bootstraps and publishes
 /// the descriptor in the background.
-pub async fn launch(data: &Path, tor_config: Option<&Path>, limits: &Limits) -> Result<Launched, OnionError> {
+pub async fn launch(
+    data: &Path,
+    tor_config: Option<&Path>,
+    limits: &Limits,
+) -> Result<Launched, OnionError> {
+    init_tor_logging();
     // arti uses rustls; without a process-wide provider the first TLS
     // handshake panics. A second install (tests) is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -115,14 +132,28 @@ pub async fn launch(data: &Path, tor_config: Option<&Path>, limits: &Limits) -> 
     let (service, requests) = client
         .launch_onion_service(svc_config)
         .map_err(|e| OnionError::Launch(e.to_string()))?
-        .ok_or_else(|| OnionError::Launch("the service is disabled in the Tor configuration".into()))?;
+        .ok_or_else(|| {
+            OnionError::Launch("the service is disabled in the Tor configuration".into())
+        })?;
     let address = service
         .onion_address()
         .ok_or_else(|| OnionError::Launch("the service has no identity key".into()))?
         .display_unredacted()
         .to_string();
+    // Launching does not fetch the directory; bootstrapping does. Do it in
+    // the background so the address is known (and printed) right away.
+    let bootstrapping = client.clone();
+    tokio::spawn(async move {
+        match bootstrapping.bootstrap().await {
+            Ok(()) => eprintln!("salama: connected to the Tor network"),
+            Err(e) => eprintln!(
+                "salama: ERROR: cannot connect to the Tor network: {e}. Check the network, the clock, and --tor-config (bridges?)"
+            ),
+        }
+    });
     let file = data.join("onion-address");
-    std::fs::write(&file, format!("{address}\n")).map_err(|e| OnionError::Write(file.clone(), e))?;
+    std::fs::write(&file, format!("{address}\n"))
+        .map_err(|e| OnionError::Write(file.clone(), e))?;
     Ok(Launched {
         address,
         _client: client,
@@ -131,8 +162,27 @@ pub async fn launch(data: &Path, tor_config: Option<&Path>, limits: &Limits) -> 
     })
 }
 
+/// Send arti's warnings to stderr (once per process).
+fn init_tor_logging() {
+    let filter = std::env::var("SALAMA_LOG").unwrap_or_else(|_| "warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .try_init();
+}
+
 /// Serve rendezvous requests until `shutdown`.
-pub async fn run(launched: Launched, state: Arc<State>, tracker: TaskTracker, shutdown: CancellationToken) {
+pub async fn run(
+    launched: Launched,
+    state: Arc<State>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+) {
     let Launched {
         mut requests,
         service,
@@ -147,10 +197,17 @@ pub async fn run(launched: Launched, state: Arc<State>, tracker: TaskTracker, sh
             _ = shutdown.cancelled() => break,
         };
         let Some(rend) = next else { break };
-        let (state, busy, tracker2, shutdown) = (state.clone(), busy.clone(), tracker.clone(), shutdown.clone());
+        let (state, busy, tracker2, shutdown) = (
+            state.clone(),
+            busy.clone(),
+            tracker.clone(),
+            shutdown.clone(),
+        );
         tracker.spawn(async move {
             // One rendezvous request is one client circuit.
-            let Ok(mut streams) = rend.accept().await else { return };
+            let Ok(mut streams) = rend.accept().await else {
+                return;
+            };
             loop {
                 let next = tokio::select! {
                     s = streams.next() => s,
@@ -211,12 +268,17 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let c = client_config(d.path(), None).unwrap();
         let shown = format!("{c:?}");
-        assert!(shown.contains(&d.path().join("tor/state").display().to_string()), "{shown}");
+        assert!(
+            shown.contains(&d.path().join("tor/state").display().to_string()),
+            "{shown}"
+        );
         let bad = d.path().join("arti.toml");
         std::fs::write(&bad, "[tor_network\n").unwrap();
         let e = client_config(d.path(), Some(&bad)).unwrap_err().to_string();
         assert!(e.contains("arti.toml"), "{e}");
-        let e = client_config(d.path(), Some(&d.path().join("missing.toml"))).unwrap_err().to_string();
+        let e = client_config(d.path(), Some(&d.path().join("missing.toml")))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("does not exist"), "{e}");
     }
 }
