@@ -5,6 +5,7 @@
 mod build;
 mod core;
 mod crash;
+mod full;
 mod hostile;
 mod interop;
 mod onion;
