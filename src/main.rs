@@ -48,8 +48,9 @@ enum Command {
     },
     /// Verify and decrypt a bundle offline, and write the triage files.
     Open {
-        /// The bundle file made by `salama export`.
-        bundle: PathBuf,
+        /// The bundle file(s) made by `salama export` (several: one merged triage set).
+        #[arg(required = true)]
+        bundle: Vec<PathBuf>,
         /// An analyst identity file (repeat for retired keys).
         #[arg(long, short = 'i', required = true)]
         identity: Vec<PathBuf>,
@@ -139,34 +140,52 @@ fn keygen(out: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn open(bundle: &Path, identity_files: &[PathBuf], out: &Path) -> Result<ExitCode> {
+fn open(bundles: &[PathBuf], identity_files: &[PathBuf], out: &Path) -> Result<ExitCode> {
     let mut identities = Vec::new();
     for f in identity_files {
         let ids = keys::load_identities(f, || passphrase::ask_existing(&f.display().to_string()))?;
         identities.extend(ids);
     }
-    let outcome = salama::open::open(bundle, &identities, out)?;
-    eprintln!(
-        "salama: opened {} reports into {}",
-        outcome.opened,
-        out.display()
-    );
-    if outcome.complete() {
-        eprintln!(
-            "salama: every report opened. Once you have triaged them, give the operator this digest to purge them from the server:"
-        );
-        println!("{}", outcome.digest);
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!("salama: {} entries could NOT be opened:", outcome.bad.len());
-        for (id, why) in &outcome.bad {
-            eprintln!("  {id}: {why}");
+    let refs: Vec<&Path> = bundles.iter().map(PathBuf::as_path).collect();
+    let outcomes = salama::open::open(&refs, &identities, out)?;
+    let total: usize = outcomes.iter().map(|o| o.opened).sum();
+    eprintln!("salama: opened {total} reports into {}", out.display());
+    let mut all_complete = true;
+    for o in &outcomes {
+        if o.complete() {
+            eprintln!(
+                "salama: {}: all {} reports opened. Once they are triaged, give the operator this digest to purge them from the server:",
+                o.path.display(),
+                o.opened
+            );
+            // The digest alone on stdout for one bundle (scripts); with
+            // several, each line names its bundle.
+            if outcomes.len() == 1 {
+                println!("{}", o.digest);
+            } else {
+                println!("{}  {}", o.digest, o.path.display());
+            }
+        } else {
+            all_complete = false;
+            eprintln!(
+                "salama: {}: {} entries could NOT be opened:",
+                o.path.display(),
+                o.bad.len()
+            );
+            for (id, why) in &o.bad {
+                eprintln!("  {id}: {why}");
+            }
+            eprintln!(
+                "salama: do not purge {}: ask the operator to export it again with `salama export --all`, and check that the identity files are the right ones.",
+                o.path.display()
+            );
         }
-        eprintln!(
-            "salama: do not purge this bundle: ask the operator to export it again with `salama export --all`, and check that the identity files are the right ones."
-        );
-        Ok(ExitCode::FAILURE)
     }
+    Ok(if all_complete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(feature = "server")]

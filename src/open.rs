@@ -10,7 +10,7 @@
 //! - `index.html`: a static, script-free view. URLs are shown as text,
 //!   never as links, so nobody opens abuse material by a stray click.
 
-use crate::bundle::{self, BundleDigest, BundleError, EntryProblem};
+use crate::bundle::{self, BundleDigest, BundleError};
 use crate::keys::Identity;
 use crate::report::{Document, parse_web_url};
 use maud::{DOCTYPE, Markup, html};
@@ -20,21 +20,6 @@ use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
-
-/// What `open` found.
-pub struct Outcome {
-    pub digest: BundleDigest,
-    pub opened: usize,
-    /// Entries that could not be trusted or decrypted, with the reason.
-    pub bad: BTreeMap<String, String>,
-}
-
-impl Outcome {
-    /// The operator may purge only when every report was opened.
-    pub fn complete(&self) -> bool {
-        self.bad.is_empty()
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -71,11 +56,20 @@ fn decrypt(blob: &[u8], identities: &[Identity]) -> Result<Document, String> {
     Document::decode(&plain).map_err(|e| e.to_string())
 }
 
-/// Verify and decrypt `bundle_path`, writing the outputs into `out`.
-pub fn open(bundle_path: &Path, identities: &[Identity], out: &Path) -> Result<Outcome, OpenError> {
-    let file = File::open(bundle_path).map_err(|e| OpenError::Read(bundle_path.into(), e))?;
+/// A bundle read and decrypted in memory.
+pub struct Opened {
+    pub digest: BundleDigest,
+    /// (entry id, report), oldest day first.
+    pub good: Vec<(String, Document)>,
+    /// Entries that could not be trusted or decrypted, with the reason.
+    pub bad: BTreeMap<String, String>,
+}
+
+/// Verify and decrypt a bundle from any reader. Only blobs the manifest
+/// commits to are used; anything else is named in `bad`.
+pub fn read_and_decrypt<R: Read>(input: R, identities: &[Identity]) -> Result<Opened, BundleError> {
     let mut docs: BTreeMap<String, Result<Document, String>> = BTreeMap::new();
-    let verified = bundle::read(std::io::BufReader::new(file), |id, blob| {
+    let verified = bundle::read(input, |id, blob| {
         docs.insert(id.to_owned(), decrypt(blob, identities));
     })?;
 
@@ -96,14 +90,59 @@ pub fn open(bundle_path: &Path, identities: &[Identity], out: &Path) -> Result<O
         }
     }
     good.sort_by(|a, b| (&a.1.received, &a.1.receipt).cmp(&(&b.1.received, &b.1.receipt)));
-
-    write_outputs(out, &good, &verified.digest, &bad)
-        .map_err(|e| OpenError::Write(out.into(), e))?;
-    Ok(Outcome {
+    Ok(Opened {
         digest: verified.digest,
-        opened: good.len(),
+        good,
         bad,
     })
+}
+
+/// What `open` found in one bundle.
+pub struct BundleOutcome {
+    pub path: std::path::PathBuf,
+    pub digest: BundleDigest,
+    pub opened: usize,
+    /// Entries that could not be trusted or decrypted, with the reason.
+    pub bad: BTreeMap<String, String>,
+}
+
+impl BundleOutcome {
+    /// The operator may purge a bundle only when every report in it opened.
+    pub fn complete(&self) -> bool {
+        self.bad.is_empty()
+    }
+}
+
+/// Verify and decrypt one or more bundles (several instances behind
+/// Onionbalance each export their own) and write one merged set of
+/// outputs into `out`. Each bundle keeps its own digest.
+pub fn open(
+    bundles: &[&Path],
+    identities: &[Identity],
+    out: &Path,
+) -> Result<Vec<BundleOutcome>, OpenError> {
+    let mut all_good = Vec::new();
+    let mut outcomes = Vec::new();
+    let mut all_bad = BTreeMap::new();
+    for path in bundles {
+        let file = File::open(path).map_err(|e| OpenError::Read(path.to_path_buf(), e))?;
+        let opened = read_and_decrypt(std::io::BufReader::new(file), identities)?;
+        for (id, why) in &opened.bad {
+            all_bad.insert(format!("{}: {id}", path.display()), why.clone());
+        }
+        outcomes.push(BundleOutcome {
+            path: path.to_path_buf(),
+            digest: opened.digest,
+            opened: opened.good.len(),
+            bad: opened.bad,
+        });
+        all_good.extend(opened.good);
+    }
+    all_good.sort_by(|a, b| (&a.1.received, &a.1.receipt).cmp(&(&b.1.received, &b.1.receipt)));
+    let digests: Vec<BundleDigest> = outcomes.iter().map(|o| o.digest).collect();
+    write_outputs(out, &all_good, &digests, &all_bad)
+        .map_err(|e| OpenError::Write(out.into(), e))?;
+    Ok(outcomes)
 }
 
 fn private_file(path: &Path) -> std::io::Result<BufWriter<File>> {
@@ -143,7 +182,7 @@ fn url_counts(good: &[(String, Document)]) -> Vec<(String, usize)> {
 fn write_outputs(
     out: &Path,
     good: &[(String, Document)],
-    digest: &BundleDigest,
+    digests: &[BundleDigest],
     bad: &BTreeMap<String, String>,
 ) -> std::io::Result<()> {
     fs::DirBuilder::new()
@@ -168,7 +207,7 @@ fn write_outputs(
 
     let mut html = private_file(&out.join("index.html"))?;
     html.write_all(
-        triage_page(good, &urls, digest, bad)
+        triage_page(good, &urls, digests, bad)
             .into_string()
             .as_bytes(),
     )?;
@@ -183,7 +222,7 @@ code{word-break:break-all}.desc{white-space:pre-wrap}.bad{color:#a00}article{bor
 fn triage_page(
     good: &[(String, Document)],
     urls: &[(String, usize)],
-    digest: &BundleDigest,
+    digests: &[BundleDigest],
     bad: &BTreeMap<String, String>,
 ) -> Markup {
     html! {
@@ -199,7 +238,8 @@ fn triage_page(
             }
             body {
                 h1 { "Salama triage" }
-                p { "Bundle " code { (digest) } ": " (good.len()) " reports opened." }
+                p { (good.len()) " reports opened from " (digests.len()) " bundle(s):" }
+                ul { @for d in digests { li { code { (d) } } } }
                 @if !bad.is_empty() {
                     section class="bad" {
                         h2 { (bad.len()) " entries could not be opened" }
@@ -231,9 +271,4 @@ fn triage_page(
             }
         }
     }
-}
-
-/// Names of entries and why they failed, for the analyst's terminal.
-pub fn describe_problem(p: &EntryProblem) -> String {
-    p.to_string()
 }

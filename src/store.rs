@@ -144,14 +144,21 @@ impl Store {
     pub fn open(data: &Path, quota: Quota) -> Result<Arc<Store>, StoreError> {
         let dir = data.join("store");
         create_private_dir(data)?;
-        let db = sled::Config::new().path(&dir).open().map_err(|e| match e {
-            sled::Error::Io(ref io)
-                if io.kind() == io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
-            {
-                StoreError::Locked(dir.clone(), data.join("admin.sock"))
-            }
-            e => StoreError::Sled(dir.clone(), e),
-        })?;
+        let db = sled::Config::new()
+            .path(&dir)
+            // sled's default page cache is 1 GiB; reports are written once
+            // and read back only at export, so a small cache costs nothing.
+            .cache_capacity(64 << 20)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io)
+                    if io.kind() == io::ErrorKind::WouldBlock
+                        || io.to_string().contains("lock") =>
+                {
+                    StoreError::Locked(dir.clone(), data.join("admin.sock"))
+                }
+                e => StoreError::Sled(dir.clone(), e),
+            })?;
         let tree = |name: &str| {
             db.open_tree(name)
                 .map_err(|e| StoreError::Sled(dir.clone(), e))

@@ -44,6 +44,9 @@ pub struct State {
     pub submissions: Semaphore,
     /// Open connections, across every stream source.
     pub connections: Arc<Semaphore>,
+    /// Connections being told "busy" past the cap; past this too, they are
+    /// simply closed, so a flood cannot pile up tasks.
+    busy_writers: Arc<Semaphore>,
     pub counters: Counters,
     store_error_reported: AtomicBool,
 }
@@ -55,6 +58,7 @@ impl State {
             recipients,
             submissions: Semaphore::new(limits.max_inflight_submissions.max(1)),
             connections: Arc::new(Semaphore::new(limits.max_connections.max(1))),
+            busy_writers: Arc::new(Semaphore::new(64)),
             site,
             limits,
             counters: Counters::default(),
@@ -145,6 +149,9 @@ pub fn dispatch<I>(
                 .counters
                 .connections_refused
                 .fetch_add(1, Ordering::Relaxed);
+            let Ok(writer) = state.busy_writers.clone().try_acquire_owned() else {
+                return; // dropping `io` closes it
+            };
             let busy = busy.clone();
             tracker.spawn(async move {
                 let mut io = io;
@@ -153,6 +160,7 @@ pub fn dispatch<I>(
                     io.shutdown().await
                 })
                 .await;
+                drop(writer);
             });
         }
     }

@@ -30,11 +30,19 @@ impl Page {
     }
 }
 
+fn dir(lang: Lang) -> &'static str {
+    if lang.is_rtl() { "rtl" } else { "ltr" }
+}
+
+/// Every page: a sticky bar with the name and "Leave quickly" (so the way
+/// out is one tap away however far down the form the reporter is), the
+/// language links (each in its own language, keeping the page), the page's
+/// own content, and the footer.
 fn layout(lang: Lang, site: &Site, page: Page, title: &str, main: Markup) -> Markup {
     let t = |id: &str| tr(lang, id);
     html! {
         (DOCTYPE)
-        html lang=(lang.id()) dir=(if lang.is_rtl() { "rtl" } else { "ltr" }) {
+        html lang=(lang.id()) dir=(dir(lang)) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -45,16 +53,16 @@ fn layout(lang: Lang, site: &Site, page: Page, title: &str, main: Markup) -> Mar
             body {
                 a class="skip" href="#main" { (t("skip-to-content")) }
                 header class="top" {
-                    a class="leave" href=(site.leave_url) rel="noreferrer" { (t("leave-quickly")) }
                     p class="brand" { a href=(Page::Home.path(lang)) { (site.name) } }
-                    nav class="langs" aria-label=(t("lang-switch-label")) {
-                        ul {
-                            @for l in Lang::ALL {
-                                li {
-                                    a href=(page.path(l)) lang=(l.id()) hreflang=(l.id())
-                                        aria-current=[(l == lang).then_some("true")] {
-                                        (tr(l, "language-name"))
-                                    }
+                    a class="leave" href=(site.leave_url) rel="noreferrer" { (t("leave-quickly")) }
+                }
+                nav class="langs" aria-label=(t("lang-switch-label")) {
+                    ul {
+                        @for l in Lang::ALL {
+                            li {
+                                a href=(page.path(l)) lang=(l.id()) hreflang=(l.id())
+                                    aria-current=[(l == lang).then_some("page")] {
+                                    (tr(l, "language-name"))
                                 }
                             }
                         }
@@ -76,21 +84,34 @@ fn layout(lang: Lang, site: &Site, page: Page, title: &str, main: Markup) -> Mar
     }
 }
 
-/// `/`: the three languages, each in its own script.
+/// `/`: the three languages, each in its own script. The heading says
+/// "choose your language" in all three, since the reporter may read only
+/// one of them.
 pub fn choose(site: &Site) -> Markup {
     let lang = site.default_language;
+    let others = Lang::ALL.iter().copied().filter(|l| *l != lang);
+    let order: Vec<Lang> = std::iter::once(lang).chain(others).collect();
+    let title = order
+        .iter()
+        .map(|l| tr(*l, "choose-title"))
+        .collect::<Vec<_>>()
+        .join(" · ");
     let main = html! {
-        h1 { (tr(lang, "choose-title")) }
+        h1 class="choose-title" {
+            @for l in &order {
+                span lang=(l.id()) dir=(dir(*l)) { (tr(*l, "choose-title")) }
+            }
+        }
         ul class="choose" {
             @for l in Lang::ALL {
-                li lang=(l.id()) dir=(if l.is_rtl() { "rtl" } else { "ltr" }) {
+                li lang=(l.id()) dir=(dir(l)) {
                     a class="button" href=(Page::Home.path(l)) hreflang=(l.id()) { (tr(l, "language-name")) }
                     p { (tr(l, "choose-intro")) }
                 }
             }
         }
     };
-    layout(lang, site, Page::Home, &tr(lang, "choose-title"), main)
+    layout(lang, site, Page::Home, &title, main)
 }
 
 /// What the form shows: empty, or as the reporter left it plus problems.
@@ -155,20 +176,23 @@ pub fn home(lang: Lang, site: &Site, state: FormState<'_>) -> Markup {
     let has = |f: Field| problems.iter().any(|p| p.field() == f);
     let main = html! {
         h1 { (t("home-title")) }
-        p class="lead" { (t("home-intro")) }
-        div class="warning" role="note" {
-            h2 { (t("never-title")) }
-            p { (t("never-body")) }
-        }
-        @if !problems.is_empty() {
-            div class="summary" id="problems" {
-                h2 { (t("errors-title")) }
+        @if problems.is_empty() {
+            p class="lead" { (t("home-intro")) }
+        } @else {
+            // Right under the heading and focused when the page loads (no
+            // script needed), so the reporter sees at once what to fix.
+            section class="summary" id="problems" tabindex="-1" autofocus aria-labelledby="problems-title" {
+                h2 id="problems-title" { (t("errors-title")) }
                 ul {
                     @for p in problems {
                         li { a href=(format!("#{}", p.field().id())) { (problem_text(lang, *p)) } }
                     }
                 }
             }
+        }
+        div class="warning" role="note" aria-labelledby="never-title" {
+            h2 id="never-title" { (t("never-title")) }
+            p { (t("never-body")) }
         }
         form id="report-form" method="post" action=(format!("/{}/report", lang.id())) accept-charset="utf-8" {
             h2 { (t("form-title")) }
@@ -218,7 +242,12 @@ pub fn home(lang: Lang, site: &Site, state: FormState<'_>) -> Markup {
             button type="submit" class="button" { (t("submit")) }
         }
     };
-    layout(lang, site, Page::Home, &t("home-title"), main)
+    let title = if problems.is_empty() {
+        t("home-title")
+    } else {
+        format!("{} {}", t("error-prefix"), t("home-title"))
+    };
+    layout(lang, site, Page::Home, &title, main)
 }
 
 fn category_id(c: Category) -> String {

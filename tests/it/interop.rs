@@ -207,3 +207,48 @@ fn a_tampered_bundle_names_the_bad_entry_opens_the_rest_and_gives_no_digest() {
         .count();
     assert_eq!(jsonl(&out).len(), total - 1);
 }
+
+#[test]
+fn several_bundles_open_into_one_triage_set_each_with_its_digest() {
+    let t = tempfile::tempdir().unwrap();
+    let id = analyst(t.path(), &t.path().join("keys"), "a");
+    // Two instances (as behind Onionbalance), one analyst key, two stores.
+    let mut bundles = Vec::new();
+    let mut digests = Vec::new();
+    for n in 0..2 {
+        let data = t.path().join(format!("data{n}"));
+        let server = Server::start(&data, &t.path().join("keys"), &[]);
+        for i in 0..2 {
+            let p = report(
+                &server,
+                "en",
+                &format!("https://i{n}r{i}.example/"),
+                "grooming",
+                &format!("instance {n}"),
+            );
+            assert_eq!(p.status, 200);
+        }
+        let b = t.path().join(format!("b{n}.tar"));
+        digests.push(export(&data, &b, false));
+        bundles.push(b);
+    }
+    let out = t.path().join("o");
+    let o = salama(&[
+        "open",
+        bundles[0].to_str().unwrap(),
+        bundles[1].to_str().unwrap(),
+        "-i",
+        id.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2);
+    for (line, (d, b)) in lines.iter().zip(digests.iter().zip(&bundles)) {
+        assert_eq!(line, &format!("{d}  {}", b.display()));
+    }
+    assert_eq!(jsonl(&out).len(), 4);
+    let csv = std::fs::read_to_string(out.join("urls.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5);
+}

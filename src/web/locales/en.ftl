@@ -1,6 +1,7 @@
 # Salama: English. Every id here must exist in ar.ftl and fr.ftl (a test checks).
+# The space before a trailing "*" is a no-break space (U+00A0), so the star never starts a line alone.
 language-name = English
-skip-to-content = Skip to the report form
+skip-to-content = Skip to main content
 leave-quickly = Leave quickly
 lang-switch-label = Language
 nav-label = Main pages
@@ -18,9 +19,9 @@ never-title = Never download, screenshot, copy or forward the images or videos
 never-body = Not even to report them: in most countries that is itself a crime. The web address (URL) is all we need.
 form-title = Your report
 form-required = Fields marked * are required.
-urls-label = Web addresses (URLs) *
+urls-label = Web addresses (URLs) *
 urls-hint = One per line, up to 10. Copy them from the address bar, for example https://example.com/page
-category-legend = What did you see? *
+category-legend = What did you see? *
 category-abuse-imagery = Sexual images or videos of a child
 category-grooming = An adult grooming a child or seeking sexual contact with a child
 category-sextortion = Sextortion: someone threatening to share sexual images of a child
@@ -39,6 +40,7 @@ submit = Send the report
 privacy-note = This site has no cookies and no scripts, keeps no logs and never learns who you are. Your report is locked with the analysts' keys the moment it arrives.
 
 errors-title = Your report was not sent yet. Please check:
+error-prefix = Error:
 err-url-missing = Enter at least one web address.
 err-url-too-many = Enter at most 10 web addresses.
 err-url-invalid = Line { $line } is not a web address. It should look like https://example.com/page
@@ -54,7 +56,7 @@ err-report-too-large = This report is too long to send. Remove some addresses an
 thanks-title = Thank you. Your report was received.
 thanks-body = It is stored safely, locked so that only the hotline's analysts can read it.
 receipt-label = Your receipt code:
-receipt-explain = Write it down if you may want to contact { $org } about this report. It is shown only this once and is not linked to you.
+receipt-explain = Write it down if you might want to contact { $org } about this report. It is shown only this once and is not linked to you.
 thanks-close = You can close this page now. To leave no trace, close Tor Browser.
 thanks-another = Report something else
 

@@ -1,11 +1,12 @@
-# Salama : français. Chaque identifiant doit exister dans ar.ftl et en.ftl (un test le vérifie).
+# Salama : français. Chaque identifiant doit exister dans ar.ftl et en.ftl (un test le vérifie).
+# Avant ? ! : ; l’espace est une espace fine insécable (U+202F), et avant « * » une insécable (U+00A0) : le signe ne commence jamais une ligne.
 language-name = Français
-skip-to-content = Aller au formulaire de signalement
+skip-to-content = Aller au contenu principal
 leave-quickly = Quitter rapidement
 lang-switch-label = Langue
 nav-label = Pages principales
 nav-report = Signaler
-nav-about = Et ensuite ?
+nav-about = Et ensuite ?
 nav-help = Se protéger
 site-tagline = Signalez anonymement les abus sexuels sur enfants en ligne.
 
@@ -13,32 +14,33 @@ choose-title = Choisissez votre langue
 choose-intro = Signalez les contenus d’abus sexuels sur enfants et l’exploitation d’enfants en ligne. Anonyme, sans compte, sans cookies.
 
 home-title = Signaler un abus sexuel sur enfant en ligne
-home-intro = Vous avez vu en ligne des images ou des vidéos sexuelles d’un enfant, ou quelqu’un abuse, manipule ou fait chanter un enfant ? Dites-nous où. Vous n’avez pas à dire qui vous êtes.
-never-title = Ne téléchargez, ne capturez, ne copiez et ne transférez jamais les images ou vidéos
-never-body = Même pour les signaler : dans la plupart des pays, c’est en soi un délit. L’adresse web (URL) nous suffit.
+home-intro = Vous avez vu en ligne des images ou des vidéos sexuelles d’un enfant, ou quelqu’un qui agresse, manipule ou fait chanter un enfant ? Dites-nous où. Vous n’avez pas à dire qui vous êtes.
+never-title = Ne téléchargez, ne copiez et ne transférez jamais les images ou vidéos, et n’en faites jamais de capture d’écran
+never-body = Même pour les signaler : dans la plupart des pays, c’est en soi un délit. L’adresse web (URL) nous suffit.
 form-title = Votre signalement
 form-required = Les champs marqués d’un * sont obligatoires.
-urls-label = Adresses web (URL) *
+urls-label = Adresses web (URL) *
 urls-hint = Une par ligne, 10 au maximum. Copiez-les depuis la barre d’adresse, par exemple https://example.com/page
-category-legend = Qu’avez-vous vu ? *
+category-legend = Qu’avez-vous vu ? *
 category-abuse-imagery = Des images ou vidéos sexuelles d’un enfant
 category-grooming = Un adulte qui manipule un enfant ou cherche un contact sexuel avec lui (pédopiégeage)
-category-sextortion = Sextorsion : quelqu’un menace de diffuser des images sexuelles d’un enfant
+category-sextortion = Sextorsion : quelqu’un menace de diffuser des images sexuelles d’un enfant
 category-other-harm = Autre atteinte à un enfant en ligne
-where-legend = Où l’avez-vous vu ?
+where-legend = Où l’avez-vous vu ?
 where-not-said = Je préfère ne pas le dire
 where-website = Un site web
 where-social-network = Un réseau social
-where-messaging-app = Une messagerie
+where-messaging-app = Une application de messagerie
 where-search-engine = Les résultats d’un moteur de recherche
 where-other = Ailleurs
-description-label = Autre chose à nous dire ?
+description-label = Autre chose à nous dire ?
 description-hint = Facultatif, { $max } caractères au maximum. N’écrivez ni votre nom ni vos coordonnées.
 optional = facultatif
 submit = Envoyer le signalement
 privacy-note = Ce site n’utilise ni cookies ni scripts, ne garde aucun journal et ne sait jamais qui vous êtes. Votre signalement est verrouillé avec les clés des analystes dès son arrivée.
 
-errors-title = Votre signalement n’est pas encore envoyé. Vérifiez :
+errors-title = Votre signalement n’est pas encore envoyé. Vérifiez :
+error-prefix = Erreur :
 err-url-missing = Indiquez au moins une adresse web.
 err-url-too-many = Indiquez 10 adresses web au maximum.
 err-url-invalid = La ligne { $line } n’est pas une adresse web. Elle doit ressembler à https://example.com/page
@@ -53,16 +55,16 @@ err-report-too-large = Ce signalement est trop long. Retirez quelques adresses e
 
 thanks-title = Merci. Votre signalement a bien été reçu.
 thanks-body = Il est conservé en sécurité, verrouillé pour que seuls les analystes de la ligne de signalement puissent le lire.
-receipt-label = Votre code de reçu :
+receipt-label = Votre code de reçu :
 receipt-explain = Notez-le si vous souhaitez contacter { $org } au sujet de ce signalement. Il n’est affiché qu’une fois et n’est pas lié à vous.
 thanks-close = Vous pouvez fermer cette page. Pour ne laisser aucune trace, fermez le Navigateur Tor.
 thanks-another = Signaler autre chose
 
-about-title = Et ensuite ?
+about-title = Et ensuite ?
 about-next-title = Ce que devient votre signalement
 about-next-body = Les analystes de { $org } examinent chaque signalement. Quand le contenu est illégal, ils le font retirer et transmettent les informations à la police et aux lignes de signalement partenaires d’autres pays.
 about-never-title = Ce que nous ne savons jamais
-about-never-body = Qui vous êtes. Ce service n’est accessible que par Tor, sans compte, sans cookies ni scripts, ne garde aucun journal et n’enregistre que le jour d’arrivée d’un signalement, pas l’heure.
+about-never-body = Qui vous êtes. Ce service n’est accessible que par Tor. Il n’a ni comptes, ni cookies, ni scripts, ne garde aucun journal et n’enregistre que le jour d’arrivée d’un signalement, pas l’heure.
 about-receipt-title = Votre code de reçu
 about-receipt-body = Après l’envoi, vous recevez un code court. Si vous contactez { $org } au sujet de votre signalement, donnez ce code pour qu’ils le retrouvent. Personne ne peut s’en servir pour vous retrouver.
 about-lock-title = Comment votre signalement est protégé
@@ -76,7 +78,7 @@ help-children-3 = Bloque et signale le compte dans l’application concernée.
 help-children-4 = N’accepte jamais de rencontrer quelqu’un que tu connais seulement en ligne sans un adulte de confiance.
 help-parents-title = Pour les parents et les proches
 help-parents-1 = Parlez souvent et calmement avec vos enfants de ce qu’ils font en ligne, pour qu’ils viennent vers vous en cas de problème.
-help-parents-2 = Si votre enfant est menacé ou abusé, restez calme, ne le culpabilisez pas, gardez les preuves (messages, pseudonymes, adresses web) sans copier aucune image, et contactez la police.
+help-parents-2 = Si votre enfant est menacé ou victime d’abus, restez calme, ne le culpabilisez pas, gardez les preuves (messages, pseudonymes, adresses web) sans copier aucune image, et contactez la police.
 help-parents-3 = Utilisez les réglages de confidentialité des applications et des jeux de vos enfants.
 help-parents-4 = Si vous trouvez des images sexuelles d’un enfant, signalez l’adresse web ici. Ne partagez pas et n’enregistrez pas les images.
 help-where-title = Où trouver de l’aide
