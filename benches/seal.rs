@@ -1,0 +1,138 @@
+//! Micro-benchmarks of the per-report CPU work, step by step along the data
+//! path: form parsing (server build only), validation + padded encoding,
+//! sealing (1 and 3 keys × 1, 4 and 16 KiB padded plaintext) and the
+//! thank-you page (server build only).
+//!
+//! `cargo bench --bench seal` (the numbers in bench/README.md come from
+//! `bench/run.sh`, which runs this with a short measurement time).
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use salama::keys::{Recipient, Recipients};
+use salama::report::{Category, FormInput, Lang, Receipt, ReceivedDate, Report};
+use salama::seal::seal_report;
+use std::hint::black_box;
+
+fn recipients(n: usize) -> Recipients {
+    let list = (0..n)
+        .map(|_| {
+            let public = age::x25519::Identity::generate().to_public().to_string();
+            Recipient::parse(&public).expect("age makes valid recipients")
+        })
+        .collect();
+    Recipients::new(list).expect("at least one key")
+}
+
+/// A report whose padded plaintext is exactly `bucket` bytes: an Arabic +
+/// Latin description of the right length, two URLs.
+fn report_for_bucket(bucket: usize) -> Report {
+    // The document around the description is ~250 bytes; Arabic letters
+    // are two bytes each in UTF-8 (JSON keeps them unescaped).
+    let target = match bucket {
+        1024 => 600,
+        4096 => 3000,
+        16384 => 7000,
+        _ => panic!("no such bucket"),
+    };
+    let mut description = String::new();
+    let words = [
+        "رأيت هذا الحساب يرسل رسائل إلى أطفال",
+        "the account sends messages to children",
+        "في مجموعة على تطبيق مراسلة",
+        "and asks them for photos",
+    ];
+    let mut i = 0;
+    while description.len() < target {
+        description.push_str(words[i % words.len()]);
+        description.push(' ');
+        i += 1;
+    }
+    while description.chars().count() > salama::report::MAX_DESCRIPTION_CHARS {
+        description.pop();
+    }
+    let input = FormInput {
+        urls: "https://example.com/profile/12345\nhttp://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstu.onion/g/7".into(),
+        category: "grooming".into(),
+        where_seen: "messaging-app".into(),
+        description,
+    };
+    let report = Report::validate(&input, Lang::Ar, &Category::ALL)
+        .unwrap_or_else(|_| panic!("the benchmark report is valid"));
+    // Check the bucket through the sealed size (the padded plaintext is
+    // crate-private): age adds well under 400 bytes for three keys.
+    let (sealed, _) = seal_report(&report, &recipients(1)).expect("seal");
+    let len = sealed.as_bytes().len();
+    assert!(
+        (bucket..bucket + 400).contains(&len),
+        "meant for the {bucket}-byte bucket, sealed to {len} bytes"
+    );
+    report
+}
+
+fn seal(c: &mut Criterion) {
+    let mut g = c.benchmark_group("seal");
+    for keys in [1usize, 3] {
+        let r = recipients(keys);
+        for bucket in [1024usize, 4096, 16384] {
+            let report = report_for_bucket(bucket);
+            g.throughput(Throughput::Bytes(bucket as u64));
+            g.bench_with_input(
+                BenchmarkId::new(format!("{keys}key"), format!("{}KiB", bucket / 1024)),
+                &report,
+                |b, report| b.iter(|| seal_report(black_box(report), &r).expect("seal")),
+            );
+        }
+    }
+    g.finish();
+}
+
+fn validate_encode(c: &mut Criterion) {
+    let mut g = c.benchmark_group("report");
+    let input = FormInput {
+        urls: "https://example.com/u/123\nwww.example.org/groups/987?ref=share\nhttp://abcdefghijklmnop.onion/x".into(),
+        category: "sextortion".into(),
+        where_seen: "social-network".into(),
+        description: "وصلتني رسالة من هذا الحساب يطلب صوراً، the profile claims to be 14 years old. "
+            .repeat(8),
+    };
+    g.bench_function("validate+encode_padded", |b| {
+        b.iter(|| {
+            let report = Report::validate(black_box(&input), Lang::En, &Category::ALL)
+                .unwrap_or_else(|_| panic!("valid"));
+            black_box(report.encode_padded(&Receipt::random(), &ReceivedDate::today()));
+        })
+    });
+    g.finish();
+}
+
+#[cfg(feature = "server")]
+fn web(c: &mut Criterion) {
+    use salama::config::Site;
+    let mut g = c.benchmark_group("web");
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair(
+            "urls",
+            "https://example.com/u/123\nhttp://abcdefghijklmnop.onion/x",
+        )
+        .append_pair("category", "grooming")
+        .append_pair("where_seen", "website")
+        .append_pair(
+            "description",
+            &"رأيت هذا الحساب يرسل رسائل إلى أطفال and asks them for photos ".repeat(20),
+        )
+        .finish();
+    g.bench_function("form::parse", |b| {
+        b.iter(|| salama::web::form::parse(black_box(body.as_bytes())).expect("parses"))
+    });
+    let site = Site::default();
+    let receipt = Receipt::random();
+    g.bench_function("pages::thanks", |b| {
+        b.iter(|| salama::web::pages::thanks(Lang::Ar, black_box(&site), &receipt).into_string())
+    });
+    g.finish();
+}
+
+#[cfg(not(feature = "server"))]
+fn web(_: &mut Criterion) {}
+
+criterion_group!(benches, validate_encode, seal, web);
+criterion_main!(benches);
