@@ -37,7 +37,8 @@ pub struct Site {
     /// Shown in every page's header and title.
     pub name: String,
     /// The hotline running this service, named in "what happens next".
-    pub organisation: String,
+    /// Unset: a translated "the hotline" in each language.
+    pub organisation: Option<String>,
     /// Where to get help, per language (`ar`, `fr`, `en`). A language left
     /// out gets the built-in text.
     pub helpline: BTreeMap<String, String>,
@@ -53,7 +54,7 @@ impl Default for Site {
     fn default() -> Site {
         Site {
             name: "Salama".into(),
-            organisation: "the hotline".into(),
+            organisation: None,
             helpline: BTreeMap::new(),
             default_language: Lang::Ar,
             categories: Category::ALL.to_vec(),
@@ -63,6 +64,14 @@ impl Default for Site {
 }
 
 impl Site {
+    /// The organisation's name, or a translated generic one.
+    pub fn organisation(&self, lang: Lang) -> String {
+        match &self.organisation {
+            Some(name) => name.clone(),
+            None => crate::web::i18n::tr(lang, "organisation-default"),
+        }
+    }
+
     pub fn helpline(&self, lang: Lang) -> Option<&str> {
         self.helpline.get(lang.id()).map(String::as_str)
     }

@@ -413,7 +413,9 @@ impl std::io::Write for CountingWriter {
 pub struct Padded(Zeroizing<Vec<u8>>);
 
 impl Padded {
-    pub(crate) fn expose(&self) -> &[u8] {
+    /// The plaintext bytes: for sealing, and for tests and fuzzing that
+    /// check the encoding. Never write them anywhere.
+    pub fn expose(&self) -> &[u8] {
         &self.0
     }
 }

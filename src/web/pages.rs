@@ -277,7 +277,7 @@ pub fn thanks(lang: Lang, site: &Site, receipt: &Receipt) -> Markup {
         div class="receipt" {
             p { (t("receipt-label")) }
             p class="code" { strong id="receipt" dir="ltr" { (receipt.expose()) } }
-            p { (tr_args(lang, "receipt-explain", &[("org", site.organisation.as_str().into())])) }
+            p { (tr_args(lang, "receipt-explain", &[("org", site.organisation(lang).into())])) }
         }
         p { (t("thanks-close")) }
         p { a class="button secondary" href=(Page::Home.path(lang)) { (t("thanks-another")) } }
@@ -288,7 +288,7 @@ pub fn thanks(lang: Lang, site: &Site, receipt: &Receipt) -> Markup {
 /// `/{lang}/about`: what happens next, what we never learn.
 pub fn about(lang: Lang, site: &Site) -> Markup {
     let t = |id: &str| tr(lang, id);
-    let org = [("org", site.organisation.as_str().into())];
+    let org = [("org", site.organisation(lang).into())];
     let main = html! {
         h1 { (t("about-title")) }
         h2 { (t("about-next-title")) }

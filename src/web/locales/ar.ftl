@@ -102,3 +102,5 @@ unsupported-title = استمارة غير مدعومة
 unsupported-body = يُرجى استخدام استمارة التبليغ في هذا الموقع.
 back-to-form = العودة إلى استمارة التبليغ
 home-link = الذهاب إلى الصفحة الرئيسية
+# The organisation's name when the operator has not configured one.
+organisation-default = خط التبليغ

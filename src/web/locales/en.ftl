@@ -102,3 +102,5 @@ unsupported-title = Unsupported form
 unsupported-body = Please use the report form on this site.
 back-to-form = Back to the report form
 home-link = Go to the start page
+# The organisation's name when the operator has not configured one.
+organisation-default = the hotline

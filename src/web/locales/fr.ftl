@@ -102,3 +102,5 @@ unsupported-title = Formulaire non pris en charge
 unsupported-body = Utilisez le formulaire de signalement de ce site.
 back-to-form = Retour au formulaire
 home-link = Aller à la page d’accueil
+# The organisation's name when the operator has not configured one.
+organisation-default = la ligne de signalement
