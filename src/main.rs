@@ -355,7 +355,7 @@ mod server {
             .enable_all()
             .thread_name("salama")
             .build()?;
-        rt.block_on(async move {
+        let served = rt.block_on(async move {
             let shutdown = CancellationToken::new();
             let tracker = TaskTracker::new();
             let admin_listener = admin::bind(&data)?;
@@ -426,7 +426,13 @@ mod server {
                     .load(std::sync::atomic::Ordering::Relaxed)
             );
             Ok::<_, anyhow::Error>(())
-        })?;
+        });
+        // Everything acknowledged is already durable and the store is
+        // closed. Dropping the runtime would wait without end for arti's
+        // background tasks (seen: one stuck after a panic during shutdown),
+        // leaving systemd to SIGKILL us; bound the wait instead.
+        rt.shutdown_timeout(std::time::Duration::from_secs(3));
+        served?;
         Ok(ExitCode::SUCCESS)
     }
 

@@ -237,3 +237,67 @@ fn reports_travel_over_a_private_tor_network_through_arti_and_through_c_tor() {
     server.stop();
     open_and_find(t.path(), &data, &id, &marker, &code);
 }
+
+/// An arti configuration whose only directory is a dead loopback port: arti
+/// starts, never bootstraps, and never contacts anything off this machine.
+fn dead_end_tor_config(dir: &Path) -> PathBuf {
+    let p = dir.join("dead-end-arti.toml");
+    std::fs::write(
+        &p,
+        r#"[tor_network]
+fallback_caches = [
+    { rsa_identity = "0000000000000000000000000000000000000001", ed_identity = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", orports = ["127.0.0.1:9"] },
+]
+[tor_network.authorities]
+v3idents = ["0000000000000000000000000000000000000002"]
+uploads = [["127.0.0.1:9"]]
+downloads = [["127.0.0.1:9"]]
+votes = [["127.0.0.1:9"]]
+"#,
+    )
+    .unwrap();
+    p
+}
+
+/// Regression: with the onion service on, SIGTERM used to hang forever
+/// after "stopped" (the runtime waited on an arti task), so systemd had to
+/// SIGKILL. It must exit promptly, and keep its address across restarts,
+/// even when Tor is unreachable.
+#[test]
+fn sigterm_with_the_onion_service_on_exits_promptly_and_the_address_persists() {
+    let t = tempfile::tempdir().unwrap();
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    analyst(t.path(), &keys, "a");
+    let cfg = dead_end_tor_config(t.path());
+    let server = Server::start_onion(&data, &keys, &cfg);
+    let first = std::fs::read_to_string(data.join("onion-address")).unwrap();
+    assert_eq!(
+        get(&server.url("/en/")).status,
+        200,
+        "loopback serves while Tor is down"
+    );
+    let started = Instant::now();
+    let out = server.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?} to stop:\n{out}",
+        started.elapsed()
+    );
+    assert!(out.contains("salama: stopped"), "{out}");
+    let server = Server::start_onion(&data, &keys, &cfg);
+    assert_eq!(
+        std::fs::read_to_string(data.join("onion-address")).unwrap(),
+        first
+    );
+    server.stop();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(data.join("tor"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "arti's state is private to the service user"
+    );
+}

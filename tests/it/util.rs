@@ -163,6 +163,18 @@ impl Server {
             .arg("-TERM")
             .arg(child.id().to_string())
             .status();
+        // A server that does not stop is a bug to report, not a test to hang.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if matches!(child.try_wait(), Ok(None)) {
+            let _ = child.kill();
+            self.output
+                .lock()
+                .unwrap()
+                .push_str("TEST: did not stop within 30 s of SIGTERM; killed\n");
+        }
         let _ = child.wait();
         std::thread::sleep(Duration::from_millis(100));
         self.output()
