@@ -185,7 +185,7 @@ pub enum IdentityError {
 }
 
 /// Read an identity file: a passphrase-protected one (binary or armored,
-/// as `age -p` writes) or a plain `AGE-SECRET-KEY-1…` file. `passphrase` is
+/// as `age -p` writes) or a plain, unprotected age identity file. `passphrase` is
 /// only called when the file is protected.
 pub fn load_identities(
     path: &Path,
