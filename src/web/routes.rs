@@ -228,10 +228,6 @@ where
     if declared.is_some_and(|n| n > state.limits.max_body_bytes as u64) {
         return message(state, lang, StatusCode::PAYLOAD_TOO_LARGE, "toolarge");
     }
-    let Ok(_permit) = state.submissions.try_acquire() else {
-        state.counters.busy.fetch_add(1, Ordering::Relaxed);
-        return message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "busy");
-    };
     if state.store.refusal(0).is_some() {
         state.counters.refused_full.fetch_add(1, Ordering::Relaxed);
         return message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "full");
@@ -247,6 +243,12 @@ where
         Err(BodyProblem::Broken) => {
             return message(state, lang, StatusCode::BAD_REQUEST, "badrequest");
         }
+    };
+    // Only now take an in-flight slot: it bounds sealing and committing,
+    // and a client trickling its body holds a connection, not a slot.
+    let Ok(_permit) = state.submissions.try_acquire() else {
+        state.counters.busy.fetch_add(1, Ordering::Relaxed);
+        return message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "busy");
     };
     let input = match form::parse(&body) {
         Ok(i) => i,
