@@ -31,7 +31,7 @@ impl fmt::Display for KeyId {
 impl KeyId {
     pub fn of(recipient: &str) -> KeyId {
         let h = Sha256::digest(recipient.as_bytes());
-        KeyId(h[..4].iter().map(|b| format!("{b:02x}")).collect())
+        KeyId(crate::bundle::hex(&h[..4]))
     }
 }
 

@@ -14,7 +14,7 @@
 //! waiting at that moment is acknowledged by the same flush (group commit):
 //! one flush per request stalls sled and costs 5× the throughput.
 
-use crate::bundle::{BundleDigest, BundleWriter, Manifest};
+use crate::bundle::{BundleDigest, BundleWriter, Manifest, hex};
 use crate::seal::SealedReport;
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -77,7 +77,7 @@ pub enum StoreError {
     #[error("I/O error on the store: {0}")]
     Io(#[from] io::Error),
     #[error("the durable commit failed ({0}); the report was not acknowledged")]
-    Commit(String),
+    Commit(CommitFailure),
     #[error(
         "no bundle with digest {0} was exported from this store: check the digest `salama open` printed"
     )]
@@ -91,7 +91,7 @@ impl StoreError {
     pub fn is_full(&self) -> bool {
         match self {
             StoreError::Full(_) => true,
-            StoreError::Commit(m) => m.contains("No space") || m.contains("quota"),
+            StoreError::Commit(f) => f.disk_full,
             StoreError::Io(e) => is_enospc(e),
             _ => false,
         }
@@ -115,7 +115,47 @@ pub struct Status {
     pub full: Option<String>,
 }
 
-type Ack = oneshot::Sender<Result<(), String>>;
+/// Why a group commit failed, as every waiter of that commit sees it.
+#[derive(Debug, Clone)]
+pub struct CommitFailure {
+    /// ENOSPC or EDQUOT: "try later", not a fault.
+    pub disk_full: bool,
+    message: String,
+}
+
+impl CommitFailure {
+    fn io(e: &io::Error) -> CommitFailure {
+        CommitFailure {
+            disk_full: is_enospc(e),
+            message: e.to_string(),
+        }
+    }
+
+    fn sled(e: &sled::Error) -> CommitFailure {
+        match e {
+            sled::Error::Io(io) => CommitFailure::io(io),
+            e => CommitFailure {
+                disk_full: false,
+                message: e.to_string(),
+            },
+        }
+    }
+
+    fn stopped() -> CommitFailure {
+        CommitFailure {
+            disk_full: false,
+            message: "the commit thread stopped".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for CommitFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+type Ack = oneshot::Sender<Result<(), CommitFailure>>;
 
 pub struct Store {
     dir: PathBuf,
@@ -151,10 +191,9 @@ impl Store {
             .cache_capacity(64 << 20)
             .open()
             .map_err(|e| match e {
-                sled::Error::Io(ref io)
-                    if io.kind() == io::ErrorKind::WouldBlock
-                        || io.to_string().contains("lock") =>
-                {
+                // sled wraps a held file lock as ErrorKind::Other with this
+                // text (sled 0.34 config.rs `try_lock`); nothing else tells.
+                sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
                     StoreError::Locked(dir.clone(), data.join("admin.sock"))
                 }
                 e => StoreError::Sled(dir.clone(), e),
@@ -212,7 +251,7 @@ impl Store {
     }
 
     /// Ask the committer to make everything written so far durable.
-    fn commit(&self) -> oneshot::Receiver<Result<(), String>> {
+    fn commit(&self) -> oneshot::Receiver<Result<(), CommitFailure>> {
         let (tx, rx) = oneshot::channel();
         let sender = self.commits.lock().unwrap_or_else(|p| p.into_inner());
         // If the committer is gone, `rx` reports the error on await.
@@ -224,7 +263,7 @@ impl Store {
         match self.commit().await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StoreError::Commit(e)),
-            Err(_) => Err(StoreError::Commit("the commit thread stopped".into())),
+            Err(_) => Err(StoreError::Commit(CommitFailure::stopped())),
         }
     }
 
@@ -233,7 +272,7 @@ impl Store {
         match self.commit().blocking_recv() {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StoreError::Commit(e)),
-            Err(_) => Err(StoreError::Commit("the commit thread stopped".into())),
+            Err(_) => Err(StoreError::Commit(CommitFailure::stopped())),
         }
     }
 
@@ -339,8 +378,12 @@ impl Store {
             }
             return Err(StoreError::UnknownDigest(digest));
         };
-        let manifest = Manifest::parse(&manifest)
-            .map_err(|e| StoreError::Commit(format!("stored manifest unreadable: {e}")))?;
+        let manifest = Manifest::parse(&manifest).map_err(|e| {
+            StoreError::Commit(CommitFailure {
+                disk_full: false,
+                message: format!("stored manifest unreadable: {e}"),
+            })
+        })?;
         let mut deleted = 0u64;
         let mut del_reports = sled::Batch::default();
         let mut del_exported = sled::Batch::default();
@@ -409,9 +452,12 @@ fn group_commit(db: sled::Db, log: File, dir: PathBuf, rx: mpsc::Receiver<Ack>) 
         waiting.extend(rx.try_iter());
         let result = db
             .flush()
-            .map_err(|e| e.to_string())
-            .and_then(|_| log.sync_data().map_err(|e| e.to_string()))
-            .and_then(|_| sync_new_blobs(&blobs, &mut synced_blobs).map_err(|e| e.to_string()));
+            .map_err(|e| CommitFailure::sled(&e))
+            .and_then(|_| log.sync_data().map_err(|e| CommitFailure::io(&e)))
+            .and_then(|_| {
+                sync_new_blobs(&blobs, &mut synced_blobs).map_err(|e| CommitFailure::io(&e))
+            })
+            .map(|_| ());
         for w in waiting {
             let _ = w.send(result.clone());
         }
@@ -446,10 +492,6 @@ fn new_id() -> [u8; 16] {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).expect("the operating system's random source failed");
     id
-}
-
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(s: &str) -> [u8; 16] {
@@ -568,6 +610,17 @@ mod tests {
         assert!(err.is_full());
         assert_eq!(store.count_all(), 3);
         assert!(store.status().full.is_some());
+    }
+
+    #[test]
+    fn a_store_in_use_says_so_and_names_the_admin_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path(), Quota::default()).unwrap();
+        match Store::open(dir.path(), Quota::default()) {
+            Err(e @ StoreError::Locked(..)) => assert!(e.to_string().contains("admin.sock"), "{e}"),
+            Err(e) => panic!("expected Locked, got {e}"),
+            Ok(_) => panic!("a second open of a store in use must fail"),
+        }
     }
 
     #[tokio::test]
