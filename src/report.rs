@@ -19,9 +19,7 @@ pub const MAX_URL_CHARS: usize = 2048;
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;
 
 /// Padded plaintext sizes. Every sealed report is one of these plus the age
-/// overhead, so the size of a blob says nothing about what it holds. The top
-/// bucket stays well below sled's blob threshold (segment / 4), so a report
-/// is always written inside sled's log, which we fdatasync.
+/// overhead, so the size of a blob says nothing about what it holds.
 pub const BUCKETS: [usize; 4] = [1024, 4096, 16 * 1024, 64 * 1024];
 
 /// Version of the plaintext document inside each seal.

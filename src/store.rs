@@ -1,29 +1,35 @@
-//! Step 6 of the data path: sealed blobs go into sled, and a reporter is
-//! acknowledged only once a group commit has made the blob durable.
+//! Step 6 of the data path: a sealed blob is appended to the segment log,
+//! and its reporter is acknowledged only once a group commit has made it
+//! durable.
 //!
-//! Layout of `DATA/store/` (sled 0.34.7), every byte of which is either a
-//! sealed blob or bookkeeping about sealed blobs:
-//! - tree `reports`:  random 128-bit id → sealed report (age v1 file);
-//! - tree `exported`: id → digest of the last bundle it went into;
-//! - tree `bundles`:  bundle digest → that bundle's manifest;
-//! - tree `purged`:   bundle digest → how many reports its purge deleted.
+//! Layout of `DATA/store/`, every byte of which is either a sealed blob or
+//! bookkeeping about sealed blobs:
+//! - `segments/*.seg`: the sealed blobs themselves, see [`segment`];
+//! - sled 0.34.7 (`db`, `conf`, `blobs/`, `snap.*`), the small index:
+//!   - tree `index`:   random 128-bit id → where its blob is + pending or
+//!     exported; plus one key [`META_KEY`] with the counters and how far
+//!     into the log the index reaches, updated in the same atomic batch;
+//!   - tree `bundles`: bundle digest → that bundle's manifest;
+//!   - tree `purged`:  bundle digest → how many reports its purge deleted.
 //!
-//! Durability: sled's `flush()` ends in `sync_file_range`, which does not
-//! flush the disk's write cache, so after it one committer thread also
-//! `fdatasync`s the log file (and any blob file sled made). Every writer
-//! waiting at that moment is acknowledged by the same flush (group commit):
-//! one flush per request stalls sled and costs 5× the throughput.
+//! Durability comes from the log alone: one committer thread writes every
+//! waiting blob with one `pwrite`, `fdatasync`s, indexes the group in sled
+//! and acknowledges (group commit). sled flushes the index on its own
+//! schedule; after a crash, whatever the log holds past the index's
+//! recorded position is indexed again at start-up. Export and purge make
+//! the index durable themselves before answering.
 
 use crate::bundle::{BundleDigest, BundleWriter, Manifest, hex};
 use crate::seal::SealedReport;
+use segment::{Location, Position};
 use std::collections::HashSet;
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
+
+mod segment;
 
 /// Limits on what may wait for export. Reaching one turns the form into a
 /// "try again later" page; nothing already stored is touched.
@@ -157,18 +163,137 @@ impl std::fmt::Display for CommitFailure {
 
 type Ack = oneshot::Sender<Result<(), CommitFailure>>;
 
+/// One report on its way to the committer.
+struct Put {
+    id: [u8; 16],
+    sealed: SealedReport,
+    ack: Ack,
+}
+
+/// The index key that holds [`Meta`]. Ids are 16 bytes; this is not.
+const META_KEY: &[u8] = b"salama:meta";
+
+/// Counters and the log position the index reaches, persisted with every
+/// index change so start-up never has to read the whole index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Meta {
+    indexed_to: Position,
+    pending: u64,
+    pending_bytes: u64,
+    exported: u64,
+}
+
+impl Meta {
+    fn encode(&self) -> [u8; 40] {
+        let mut out = [0u8; 40];
+        out[..4].copy_from_slice(&1u32.to_be_bytes());
+        out[4..8].copy_from_slice(&self.indexed_to.seg.to_be_bytes());
+        out[8..16].copy_from_slice(&self.indexed_to.offset.to_be_bytes());
+        out[16..24].copy_from_slice(&self.pending.to_be_bytes());
+        out[24..32].copy_from_slice(&self.pending_bytes.to_be_bytes());
+        out[32..40].copy_from_slice(&self.exported.to_be_bytes());
+        out
+    }
+
+    fn decode(b: &[u8]) -> Option<Meta> {
+        let u64_at = |i: usize| Some(u64::from_be_bytes(b.get(i..i + 8)?.try_into().ok()?));
+        if b.len() != 40 || b[..4] != 1u32.to_be_bytes() {
+            return None;
+        }
+        Some(Meta {
+            indexed_to: Position {
+                seg: u32::from_be_bytes(b[4..8].try_into().ok()?),
+                offset: u64_at(8)?,
+            },
+            pending: u64_at(16)?,
+            pending_bytes: u64_at(24)?,
+            exported: u64_at(32)?,
+        })
+    }
+}
+
+/// One index value: where the blob is, and whether it has been exported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
+    at: Location,
+    exported: bool,
+}
+
+impl Entry {
+    fn encode(&self) -> [u8; 17] {
+        let mut out = [0u8; 17];
+        out[..4].copy_from_slice(&self.at.seg.to_be_bytes());
+        out[4..12].copy_from_slice(&self.at.offset.to_be_bytes());
+        out[12..16].copy_from_slice(&self.at.len.to_be_bytes());
+        out[16] = u8::from(self.exported);
+        out
+    }
+
+    fn decode(b: &[u8]) -> Option<Entry> {
+        if b.len() != 17 || b[16] > 1 {
+            return None;
+        }
+        Some(Entry {
+            at: Location {
+                seg: u32::from_be_bytes(b[..4].try_into().ok()?),
+                offset: u64::from_be_bytes(b[4..12].try_into().ok()?),
+                len: u32::from_be_bytes(b[12..16].try_into().ok()?),
+            },
+            exported: b[16] == 1,
+        })
+    }
+}
+
+/// Ids and entries of the index, skipping [`META_KEY`].
+fn entries(index: &sled::Tree) -> impl Iterator<Item = sled::Result<([u8; 16], Option<Entry>)>> {
+    index.iter().filter_map(|item| match item {
+        Ok((k, v)) => {
+            let id: [u8; 16] = k.as_ref().try_into().ok()?;
+            Some(Ok((id, Entry::decode(&v))))
+        }
+        Err(e) => Some(Err(e)),
+    })
+}
+
+/// The index and its counters. Every change to the index goes through
+/// [`Index::apply`], which writes the counters into the same batch.
+struct Index {
+    tree: sled::Tree,
+    meta: Mutex<Meta>,
+}
+
+impl Index {
+    fn meta(&self) -> Meta {
+        *self.meta.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Apply `batch` and the counters `change` makes, atomically.
+    fn apply(&self, mut batch: sled::Batch, change: impl FnOnce(&mut Meta)) -> sled::Result<()> {
+        let mut meta = self.meta.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next = *meta;
+        change(&mut next);
+        batch.insert(META_KEY, next.encode().as_slice());
+        self.tree.apply_batch(batch)?;
+        *meta = next;
+        Ok(())
+    }
+
+    fn get(&self, id: &[u8; 16]) -> sled::Result<Option<Entry>> {
+        Ok(self.tree.get(id)?.as_deref().and_then(Entry::decode))
+    }
+}
+
 pub struct Store {
     dir: PathBuf,
+    segments: PathBuf,
     db: sled::Db,
-    reports: sled::Tree,
-    exported: sled::Tree,
+    index: Arc<Index>,
     bundles: sled::Tree,
     purged: sled::Tree,
-    commits: Mutex<mpsc::Sender<Ack>>,
+    commits: mpsc::Sender<Put>,
     quota: Quota,
-    pending: AtomicU64,
-    pending_bytes: AtomicU64,
-    exported_count: AtomicU64,
+    /// Export and purge change existing entries; one at a time.
+    admin: Mutex<()>,
 }
 
 /// A bundle written but not yet confirmed: its reports become "exported"
@@ -179,16 +304,25 @@ pub struct PreparedExport {
     pub digest: BundleDigest,
 }
 
+/// Entries changed per index batch in export and purge: each batch is
+/// atomic with its counters, and the committer waits for none longer.
+const ADMIN_BATCH: usize = 4096;
+
 impl Store {
     /// Open (or create) the store in `data/store`.
     pub fn open(data: &Path, quota: Quota) -> Result<Arc<Store>, StoreError> {
+        Store::open_with(data, quota, segment::SEGMENT_BYTES)
+    }
+
+    fn open_with(data: &Path, quota: Quota, segment_bytes: u64) -> Result<Arc<Store>, StoreError> {
         let dir = data.join("store");
+        let segments = dir.join("segments");
         create_private_dir(data)?;
         let db = sled::Config::new()
             .path(&dir)
-            // sled's default page cache is 1 GiB; reports are written once
-            // and read back only at export, so a small cache costs nothing.
-            .cache_capacity(64 << 20)
+            // Only the small index lives in sled now; its default 1 GiB page
+            // cache would just grow with the number of reports.
+            .cache_capacity(16 << 20)
             .open()
             .map_err(|e| match e {
                 // sled wraps a held file lock as ErrorKind::Other with this
@@ -198,48 +332,81 @@ impl Store {
                 }
                 e => StoreError::Sled(dir.clone(), e),
             })?;
-        let tree = |name: &str| {
-            db.open_tree(name)
-                .map_err(|e| StoreError::Sled(dir.clone(), e))
-        };
-        let reports = tree("reports")?;
-        let exported = tree("exported")?;
-        let bundles = tree("bundles")?;
-        let purged = tree("purged")?;
+        let sled_err = |e| StoreError::Sled(dir.clone(), e);
+        // Stores from before the segment log kept blobs in a tree of this
+        // name. Never guess about reports: say what to do.
+        if db.tree_names().iter().any(|n| n.as_ref() == b"reports")
+            && !db.open_tree("reports").map_err(sled_err)?.is_empty()
+        {
+            return Err(StoreError::Io(io::Error::other(format!(
+                "{} was written by an older salama that kept reports inside sled: \
+                 export and purge everything with that version first",
+                dir.display()
+            ))));
+        }
+        let tree = db.open_tree("index").map_err(sled_err)?;
+        let bundles = db.open_tree("bundles").map_err(sled_err)?;
+        let purged = db.open_tree("purged").map_err(sled_err)?;
+        create_private_dir(&segments)?;
 
-        let (mut pending, mut pending_bytes) = (0u64, 0u64);
-        for item in reports.iter() {
-            let (k, v) = item.map_err(|e| StoreError::Sled(dir.clone(), e))?;
-            if !exported
-                .contains_key(&k)
-                .map_err(|e| StoreError::Sled(dir.clone(), e))?
-            {
-                pending += 1;
-                pending_bytes += v.len() as u64;
+        let meta = match tree.get(META_KEY).map_err(sled_err)? {
+            Some(m) => Meta::decode(&m).ok_or_else(|| {
+                StoreError::Io(io::Error::other(format!(
+                    "the index in {} has counters this salama cannot read",
+                    dir.display()
+                )))
+            })?,
+            None => Meta::default(),
+        };
+        let index = Arc::new(Index {
+            tree,
+            meta: Mutex::new(meta),
+        });
+
+        // Whatever reached the log after the index last reached disk.
+        let recovered = segment::recover(&segments, meta.indexed_to)?;
+        for w in &recovered.warnings {
+            eprintln!("salama: store: {w}");
+        }
+        let mut batch = sled::Batch::default();
+        let (mut n, mut bytes) = (0u64, 0u64);
+        for (id, at) in &recovered.records {
+            if index.get(id).map_err(sled_err)?.is_none() {
+                let e = Entry {
+                    at: *at,
+                    exported: false,
+                };
+                batch.insert(id.as_slice(), e.encode().as_slice());
+                n += 1;
+                bytes += u64::from(at.len);
             }
         }
-        let exported_count = exported.len() as u64;
+        let end = recovered.end;
+        index
+            .apply(batch, |m| {
+                m.indexed_to = end;
+                m.pending += n;
+                m.pending_bytes += bytes;
+            })
+            .map_err(sled_err)?;
 
-        let (tx, rx) = mpsc::channel::<Ack>();
-        let log = File::open(dir.join("db"))?;
-        let committer_db = db.clone();
-        let committer_dir = dir.clone();
+        let appender = segment::Appender::open(&segments, end.seg, end.offset, segment_bytes)?;
+        let (tx, rx) = mpsc::channel::<Put>();
+        let committer_index = index.clone();
         std::thread::Builder::new()
             .name("salama-commit".into())
-            .spawn(move || group_commit(committer_db, log, committer_dir, rx))?;
+            .spawn(move || group_commit(appender, committer_index, rx))?;
 
         Ok(Arc::new(Store {
             dir,
+            segments,
             db,
-            reports,
-            exported,
+            index,
             bundles,
             purged,
-            commits: Mutex::new(tx),
+            commits: tx,
             quota,
-            pending: AtomicU64::new(pending),
-            pending_bytes: AtomicU64::new(pending_bytes),
-            exported_count: AtomicU64::new(exported_count),
+            admin: Mutex::new(()),
         }))
     }
 
@@ -250,39 +417,23 @@ impl Store {
         })
     }
 
-    /// Ask the committer to make everything written so far durable.
-    fn commit(&self) -> oneshot::Receiver<Result<(), CommitFailure>> {
-        let (tx, rx) = oneshot::channel();
-        let sender = self.commits.lock().unwrap_or_else(|p| p.into_inner());
-        // If the committer is gone, `rx` reports the error on await.
-        let _ = sender.send(tx);
-        rx
-    }
-
-    async fn commit_async(&self) -> Result<(), StoreError> {
-        match self.commit().await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::Commit(e)),
-            Err(_) => Err(StoreError::Commit(CommitFailure::stopped())),
-        }
-    }
-
-    /// For callers outside the async runtime (admin requests, the CLI).
-    pub fn commit_blocking(&self) -> Result<(), StoreError> {
-        match self.commit().blocking_recv() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::Commit(e)),
-            Err(_) => Err(StoreError::Commit(CommitFailure::stopped())),
-        }
+    /// Make every index change so far durable: sled's `flush` ends in
+    /// `sync_file_range`, which does not flush the disk's write cache.
+    fn sync_index(&self) -> Result<(), StoreError> {
+        self.sled(self.db.flush())?;
+        File::open(self.dir.join("db"))?.sync_data()?;
+        sync_sled_blobs(&self.dir.join("blobs"))?;
+        Ok(())
     }
 
     /// Would a blob of `len` bytes be refused right now, and why?
     pub fn refusal(&self, len: u64) -> Option<Full> {
         let q = &self.quota;
-        if self.pending.load(Ordering::Relaxed) >= q.max_pending_reports {
+        let meta = self.index.meta();
+        if meta.pending >= q.max_pending_reports {
             return Some(Full::PendingReports);
         }
-        if self.pending_bytes.load(Ordering::Relaxed) + len > q.max_pending_bytes {
+        if meta.pending_bytes + len > q.max_pending_bytes {
             return Some(Full::PendingBytes);
         }
         match free_bytes(&self.dir) {
@@ -298,21 +449,24 @@ impl Store {
         if let Some(full) = self.refusal(len) {
             return Err(StoreError::Full(full));
         }
-        let id = new_id();
-        self.sled(self.reports.insert(id, sealed.into_bytes()))?;
-        if let Err(e) = self.commit_async().await {
-            // Not acknowledged: take it back if we can. If it survives
-            // anyway it is simply one more report, never a lost one.
-            let _ = self.reports.remove(id);
-            return Err(e);
+        let (ack, done) = oneshot::channel();
+        let put = Put {
+            id: new_id(),
+            sealed,
+            ack,
+        };
+        // If the committer is gone, `done` reports it.
+        let _ = self.commits.send(put);
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Commit(e)),
+            Err(_) => Err(StoreError::Commit(CommitFailure::stopped())),
         }
-        self.pending.fetch_add(1, Ordering::Relaxed);
-        self.pending_bytes.fetch_add(len, Ordering::Relaxed);
-        Ok(())
     }
 
     /// Write a bundle of every pending report (and, with `all`, every
-    /// exported one not yet purged) to `out`. Nothing is marked until
+    /// exported one not yet purged) to `out`, in id order (random: it says
+    /// nothing about arrival). Nothing is marked until
     /// [`Store::confirm_export`].
     pub fn prepare_export<W: Write>(
         &self,
@@ -320,12 +474,15 @@ impl Store {
         out: W,
     ) -> Result<(PreparedExport, W), StoreError> {
         let mut w = BundleWriter::new(out);
-        for item in self.reports.iter() {
-            let (k, v) = self.sled(item)?;
-            if !all && self.sled(self.exported.contains_key(&k))? {
+        let mut log = segment::Reader::new(&self.segments);
+        for item in entries(&self.index.tree) {
+            let (id, entry) = self.sled(item)?;
+            let entry = entry.ok_or_else(|| damaged_entry(&id))?;
+            if entry.exported && !all {
                 continue;
             }
-            w.add(&hex(&k), &v)?;
+            let blob = log.read(&id, entry.at)?;
+            w.add(&hex(&id), &blob)?;
         }
         let (manifest, manifest_bytes, digest, out) = w.finish()?;
         Ok((
@@ -343,34 +500,35 @@ impl Store {
     /// between leaves them pending (exported again next time) but still
     /// purgeable with this digest: nothing is lost either way.
     pub fn confirm_export(&self, p: &PreparedExport) -> Result<(), StoreError> {
+        let _one = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         self.sled(self.bundles.insert(p.digest.0, p.manifest_bytes.as_slice()))?;
-        let mut batch = sled::Batch::default();
-        let mut newly = 0u64;
-        let mut newly_bytes = 0u64;
-        for e in &p.manifest.entries {
-            let id = unhex(&e.id);
-            if !self.sled(self.exported.contains_key(id))? {
-                newly += 1;
-                newly_bytes += e.size;
+        for chunk in p.manifest.entries.chunks(ADMIN_BATCH) {
+            let mut batch = sled::Batch::default();
+            let (mut newly, mut newly_bytes) = (0u64, 0u64);
+            for e in chunk {
+                let id = unhex(&e.id);
+                if let Some(mut entry) = self.sled(self.index.get(&id))?
+                    && !entry.exported
+                {
+                    entry.exported = true;
+                    batch.insert(id.as_slice(), entry.encode().as_slice());
+                    newly += 1;
+                    newly_bytes += u64::from(entry.at.len);
+                }
             }
-            batch.insert(&id, &p.digest.0);
+            self.sled(self.index.apply(batch, |m| {
+                m.pending = m.pending.saturating_sub(newly);
+                m.pending_bytes = m.pending_bytes.saturating_sub(newly_bytes);
+                m.exported += newly;
+            }))?;
         }
-        self.sled(self.exported.apply_batch(batch))?;
-        self.commit_blocking()?;
-        self.pending.fetch_sub(
-            newly.min(self.pending.load(Ordering::Relaxed)),
-            Ordering::Relaxed,
-        );
-        self.pending_bytes.fetch_sub(
-            newly_bytes.min(self.pending_bytes.load(Ordering::Relaxed)),
-            Ordering::Relaxed,
-        );
-        self.exported_count.fetch_add(newly, Ordering::Relaxed);
-        Ok(())
+        self.sync_index()
     }
 
-    /// Delete exactly the reports of the bundle with this digest.
+    /// Delete exactly the reports of the bundle with this digest: their
+    /// bytes are erased from the log, then they leave the index.
     pub fn purge(&self, digest: BundleDigest) -> Result<u64, StoreError> {
+        let _one = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let Some(manifest) = self.sled(self.bundles.get(digest.0))? else {
             if let Some(n) = self.sled(self.purged.get(digest.0))? {
                 let n = u64::from_be_bytes(n.as_ref().try_into().unwrap_or([0; 8]));
@@ -384,48 +542,80 @@ impl Store {
                 message: format!("stored manifest unreadable: {e}"),
             })
         })?;
-        let mut deleted = 0u64;
-        let mut del_reports = sled::Batch::default();
-        let mut del_exported = sled::Batch::default();
-        let mut was_pending = (0u64, 0u64);
-        let mut was_exported = 0u64;
+        // Recovery re-reads the log only past the index's durable position;
+        // make that position cover every record we are about to erase.
+        self.sync_index()?;
+        let mut found = Vec::new();
         for id in manifest.ids() {
             let id = unhex(id);
-            if let Some(v) = self.sled(self.reports.get(id))? {
-                deleted += 1;
-                if self.sled(self.exported.contains_key(id))? {
-                    was_exported += 1;
-                } else {
-                    was_pending.0 += 1;
-                    was_pending.1 += v.len() as u64;
-                }
+            if let Some(entry) = self.sled(self.index.get(&id))? {
+                found.push((id, entry));
             }
-            del_reports.remove(&id);
-            del_exported.remove(&id);
         }
+        let deleted = found.len() as u64;
         // Record the purge first: if we crash half-way, purging again with
         // the same digest finishes the job instead of saying "unknown".
         self.sled(self.purged.insert(digest.0, &deleted.to_be_bytes()))?;
-        self.sled(self.reports.apply_batch(del_reports))?;
-        self.sled(self.exported.apply_batch(del_exported))?;
+        let mut log = segment::Reader::new(&self.segments);
+        for (_, entry) in &found {
+            log.erase(entry.at)?;
+        }
+        log.sync()?;
+        for chunk in found.chunks(ADMIN_BATCH) {
+            let mut batch = sled::Batch::default();
+            let (mut pending, mut pending_bytes, mut exported) = (0u64, 0u64, 0u64);
+            for (id, entry) in chunk {
+                batch.remove(id.as_slice());
+                if entry.exported {
+                    exported += 1;
+                } else {
+                    pending += 1;
+                    pending_bytes += u64::from(entry.at.len);
+                }
+            }
+            self.sled(self.index.apply(batch, |m| {
+                m.pending = m.pending.saturating_sub(pending);
+                m.pending_bytes = m.pending_bytes.saturating_sub(pending_bytes);
+                m.exported = m.exported.saturating_sub(exported);
+            }))?;
+        }
         self.sled(self.bundles.remove(digest.0))?;
-        self.commit_blocking()?;
-        self.pending.fetch_sub(was_pending.0, Ordering::Relaxed);
-        self.pending_bytes
-            .fetch_sub(was_pending.1, Ordering::Relaxed);
-        self.exported_count
-            .fetch_sub(was_exported, Ordering::Relaxed);
+        self.sync_index()?;
+        self.delete_dead_segments(&mut log, found.iter().map(|(_, e)| e.at.seg))?;
         Ok(deleted)
     }
 
+    /// Delete the segments among `touched` that no index entry names and
+    /// that the committer has left behind for good.
+    fn delete_dead_segments(
+        &self,
+        log: &mut segment::Reader,
+        touched: impl Iterator<Item = u32>,
+    ) -> Result<(), StoreError> {
+        let current = self.index.meta().indexed_to.seg;
+        let mut candidates: HashSet<u32> = touched.filter(|&s| s < current).collect();
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        for item in entries(&self.index.tree) {
+            if let (_, Some(e)) = self.sled(item)? {
+                candidates.remove(&e.at.seg);
+            }
+        }
+        for seg in candidates {
+            log.delete(seg)?;
+        }
+        Ok(())
+    }
+
     pub fn status(&self) -> Status {
-        let pending = self.pending.load(Ordering::Relaxed);
+        let meta = self.index.meta();
         Status {
-            pending,
-            pending_bytes: self.pending_bytes.load(Ordering::Relaxed),
-            exported: self.exported_count.load(Ordering::Relaxed),
+            pending: meta.pending,
+            pending_bytes: meta.pending_bytes,
+            exported: meta.exported,
             bundles_awaiting_purge: self.bundles.len() as u64,
-            disk_used_bytes: dir_size(&self.dir),
+            disk_used_bytes: disk_used(&self.dir),
             disk_free_bytes: free_bytes(&self.dir).unwrap_or(0),
             full: self.refusal(0).map(|f| f.to_string()),
         }
@@ -433,59 +623,77 @@ impl Store {
 
     /// Every stored blob (for tests and benchmarks that check contents).
     pub fn count_all(&self) -> usize {
-        self.reports.len()
+        entries(&self.index.tree).count()
     }
 
-    /// Flush everything before exit.
+    /// Make the index durable before exit (the log already is).
     pub fn close(&self) -> Result<(), StoreError> {
-        self.sled(self.db.flush())?;
-        Ok(())
+        self.sync_index()
     }
 }
 
-/// The committer: one flush + fdatasync for everyone waiting at that moment.
-fn group_commit(db: sled::Db, log: File, dir: PathBuf, rx: mpsc::Receiver<Ack>) {
-    let blobs = dir.join("blobs");
-    let mut synced_blobs: HashSet<OsString> = HashSet::new();
+fn damaged_entry(id: &[u8; 16]) -> StoreError {
+    StoreError::Io(io::Error::other(format!(
+        "the index entry for {} is unreadable",
+        hex(id)
+    )))
+}
+
+/// The committer: one write + fdatasync for everyone waiting at that moment,
+/// then one index batch, then the acknowledgements.
+fn group_commit(mut log: segment::Appender, index: Arc<Index>, rx: mpsc::Receiver<Put>) {
     while let Ok(first) = rx.recv() {
-        let mut waiting = vec![first];
-        waiting.extend(rx.try_iter());
-        let result = db
-            .flush()
-            .map_err(|e| CommitFailure::sled(&e))
-            .and_then(|_| log.sync_data().map_err(|e| CommitFailure::io(&e)))
-            .and_then(|_| {
-                sync_new_blobs(&blobs, &mut synced_blobs).map_err(|e| CommitFailure::io(&e))
-            })
-            .map(|_| ());
-        for w in waiting {
-            let _ = w.send(result.clone());
+        let mut group = vec![first];
+        group.extend(rx.try_iter());
+        let records: Vec<([u8; 16], &[u8])> =
+            group.iter().map(|p| (p.id, p.sealed.as_bytes())).collect();
+        let result = match log.commit(&records) {
+            Err(e) => Err(CommitFailure::io(&e)),
+            Ok(locations) => {
+                let mut batch = sled::Batch::default();
+                let mut bytes = 0u64;
+                for ((id, _), at) in records.iter().zip(&locations) {
+                    let e = Entry {
+                        at: *at,
+                        exported: false,
+                    };
+                    batch.insert(id.as_slice(), e.encode().as_slice());
+                    bytes += u64::from(at.len);
+                }
+                let end = log.position();
+                let n = locations.len() as u64;
+                let indexed = index.apply(batch, |m| {
+                    m.indexed_to = end;
+                    m.pending += n;
+                    m.pending_bytes += bytes;
+                });
+                indexed.map_err(|e| {
+                    // Unindexed, the group must not stay in the log either:
+                    // the next group would move the index past it.
+                    log.undo(locations[0]);
+                    CommitFailure::sled(&e)
+                })
+            }
+        };
+        drop(records);
+        for p in group {
+            let _ = p.ack.send(result.clone());
         }
     }
 }
 
-/// sled writes values too large for its log as separate files that it
-/// never syncs. Ours are far below that size, but if one ever appears it
-/// must be as durable as the log before anyone is acknowledged.
-fn sync_new_blobs(blobs: &Path, synced: &mut HashSet<OsString>) -> io::Result<()> {
+/// sled writes values too large for its log (a big bundle manifest) as
+/// separate files that it never syncs; they must be as durable as the log.
+fn sync_sled_blobs(blobs: &Path) -> io::Result<()> {
     let entries = match std::fs::read_dir(blobs) {
         Ok(e) => e,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    let mut any = false;
     for e in entries {
-        let e = e?;
-        if !synced.contains(&e.file_name()) {
-            File::open(e.path())?.sync_data()?;
-            synced.insert(e.file_name());
-            any = true;
-        }
+        File::open(e?.path())?.sync_data()?;
     }
-    if any {
-        File::open(blobs)?.sync_all()?;
-    }
-    Ok(())
+    File::open(blobs)?.sync_all()
 }
 
 fn new_id() -> [u8; 16] {
@@ -515,14 +723,17 @@ fn free_bytes(p: &Path) -> io::Result<u64> {
     Ok(s.f_bavail.saturating_mul(s.f_frsize))
 }
 
-fn dir_size(p: &Path) -> u64 {
+/// Bytes the filesystem holds for `p`: allocated blocks, so erased
+/// (hole-punched) records no longer count.
+fn disk_used(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
     let Ok(rd) = std::fs::read_dir(p) else {
         return 0;
     };
     rd.filter_map(Result::ok)
         .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
+            Ok(m) if m.is_dir() => disk_used(&e.path()),
+            Ok(m) => m.blocks() * 512,
             Err(_) => 0,
         })
         .sum()
@@ -623,6 +834,35 @@ mod tests {
         }
     }
 
+    /// sled's lock is released once every handle (ours and the
+    /// committer's) is dropped; the committer exits when its channel
+    /// closes, which needs a moment.
+    async fn reopen(data: &Path, segment_bytes: u64) -> Arc<Store> {
+        let mut tries = 0;
+        loop {
+            match Store::open_with(data, Quota::default(), segment_bytes) {
+                Ok(s) => return s,
+                Err(_) if tries < 100 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    async fn export_and_confirm(store: &Arc<Store>) -> (BundleDigest, Vec<u8>) {
+        let s2 = store.clone();
+        tokio::task::spawn_blocking(move || {
+            let (p, bytes) = s2.prepare_export(false, Vec::new())?;
+            s2.confirm_export(&p)?;
+            Ok::<_, StoreError>((p.digest, bytes))
+        })
+        .await
+        .unwrap()
+        .unwrap()
+    }
+
     #[tokio::test]
     async fn reopening_keeps_counts() {
         let dir = tempfile::tempdir().unwrap();
@@ -632,20 +872,86 @@ mod tests {
                 store.put(sealed(n)).await.unwrap();
             }
         }
-        // sled's lock is released once every handle (ours and the
-        // committer's) is dropped; the committer exits when its channel
-        // closes, which needs a moment.
-        let mut tries = 0;
-        let store = loop {
-            match Store::open(dir.path(), Quota::default()) {
-                Ok(s) => break s,
-                Err(_) if tries < 50 => {
-                    tries += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                }
-                Err(e) => panic!("{e}"),
-            }
-        };
+        let store = reopen(dir.path(), segment::SEGMENT_BYTES).await;
         assert_eq!(store.status().pending, 5);
+    }
+
+    /// A crash can leave the log ahead of the index on disk: start-up must
+    /// index what the log holds past the index, and cut a torn tail.
+    #[tokio::test]
+    async fn start_up_indexes_what_only_the_log_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let segs = dir.path().join("store/segments");
+        let kept = sealed(1);
+        let kept_bytes = kept.as_bytes().to_vec();
+        {
+            let store = Store::open(dir.path(), Quota::default()).unwrap();
+            store.put(sealed(0)).await.unwrap();
+            store.close().unwrap();
+        }
+        // As the committer would have written it just before a crash that
+        // came before sled flushed the index, plus half of a next record.
+        let end = segment::recover(&segs, Position::default()).unwrap().end;
+        let mut log = segment::Appender::open(&segs, end.seg, end.offset, u64::MAX).unwrap();
+        log.commit(&[(new_id(), kept_bytes.as_slice())]).unwrap();
+        let torn_at = log.position();
+        let path = segs.join(format!("{:010}.seg", torn_at.seg));
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&f, b"SLM1 half a record", torn_at.offset)
+            .unwrap();
+        drop(log);
+
+        let store = reopen(dir.path(), segment::SEGMENT_BYTES).await;
+        assert_eq!(store.status().pending, 2);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), torn_at.offset);
+        let (_, bundle) = export_and_confirm(&store).await;
+        let mut blobs = Vec::new();
+        crate::bundle::read(&bundle[..], |_, b| blobs.push(b.to_vec())).unwrap();
+        assert!(blobs.contains(&kept_bytes));
+        // And the next report goes after the cut, readable too.
+        store.put(sealed(2)).await.unwrap();
+        assert_eq!(store.count_all(), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn purge_erases_the_bytes_and_deletes_dead_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let segs = dir.path().join("store/segments");
+        // One record per segment: every put starts a new one.
+        let store = Store::open_with(dir.path(), Quota::default(), 1).unwrap();
+        let mut purged_blobs = Vec::new();
+        for n in 0..10 {
+            let s = sealed(n);
+            purged_blobs.push(s.as_bytes().to_vec());
+            store.put(s).await.unwrap();
+        }
+        let (digest, _) = export_and_confirm(&store).await;
+        let survivor = sealed(10);
+        let survivor_bytes = survivor.as_bytes().to_vec();
+        store.put(survivor).await.unwrap();
+        assert_eq!(segment::list(&segs).unwrap().len(), 11);
+        let used_before = store.status().disk_used_bytes;
+
+        let s2 = store.clone();
+        let n = tokio::task::spawn_blocking(move || s2.purge(digest))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, 10);
+        // Only the survivor's segment is left, and no purged byte anywhere.
+        assert_eq!(segment::list(&segs).unwrap().len(), 1);
+        let mut everything = Vec::new();
+        for e in std::fs::read_dir(&segs).unwrap() {
+            everything.extend(std::fs::read(e.unwrap().path()).unwrap());
+        }
+        let holds = |blob: &[u8]| everything.windows(blob.len()).any(|w| w == blob);
+        assert!(purged_blobs.iter().all(|b| !holds(b)));
+        assert!(holds(&survivor_bytes));
+        let st = store.status();
+        assert_eq!(
+            (st.pending, st.exported, st.bundles_awaiting_purge),
+            (1, 0, 0)
+        );
+        assert!(st.disk_used_bytes < used_before, "{st:?} vs {used_before}");
     }
 }
