@@ -4,20 +4,19 @@
 //!
 //! Layout of `DATA/store/`, every byte of which is either a sealed blob or
 //! bookkeeping about sealed blobs:
-//! - `segments/*.seg`: the sealed blobs themselves, see [`segment`];
-//! - sled 0.34.7 (`db`, `conf`, `blobs/`, `snap.*`), the small index:
-//!   - tree `index`:   random 128-bit id → where its blob is + pending or
-//!     exported; plus one key [`META_KEY`] with the counters and how far
-//!     into the log the index reaches, updated in the same atomic batch;
-//!   - tree `bundles`: bundle digest → that bundle's manifest;
-//!   - tree `purged`:  bundle digest → how many reports its purge deleted.
+//! - `segments/*.seg`: the sealed blobs, appended in one log ([`segment`]);
+//! - sled 0.34.7 (`db`, `conf`, `blobs/`, `snap.*`), the bookkeeping:
+//!   - tree `meta`: one entry, [`META_KEY`]: how far the log goes, how far
+//!     it has been exported, and the counters `salama status` shows;
+//!   - tree `bundles`: bundle digest → where its reports are (for purge);
+//!   - tree `purged`: bundle digest → how many reports its purge erased.
 //!
 //! Durability comes from the log alone: one committer thread writes every
-//! waiting blob with one `pwrite`, `fdatasync`s, indexes the group in sled
-//! and acknowledges (group commit). sled flushes the index on its own
-//! schedule; after a crash, whatever the log holds past the index's
-//! recorded position is indexed again at start-up. Export and purge make
-//! the index durable themselves before answering.
+//! waiting blob with one `pwrite`, `fdatasync`s, and acknowledges (group
+//! commit). Nothing per report goes to sled: the counters are checkpointed
+//! about once a second, and at start-up the log past the checkpoint is
+//! walked and counted again. Export takes the log in order from where the
+//! last confirmed export ended, so "pending" needs no per-report flag.
 
 use crate::bundle::{BundleDigest, BundleWriter, Manifest, hex};
 use crate::seal::SealedReport;
@@ -27,6 +26,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 mod segment;
@@ -137,16 +137,6 @@ impl CommitFailure {
         }
     }
 
-    fn sled(e: &sled::Error) -> CommitFailure {
-        match e {
-            sled::Error::Io(io) => CommitFailure::io(io),
-            e => CommitFailure {
-                disk_full: false,
-                message: e.to_string(),
-            },
-        }
-    }
-
     fn stopped() -> CommitFailure {
         CommitFailure {
             disk_full: false,
@@ -170,129 +160,134 @@ struct Put {
     ack: Ack,
 }
 
-/// The index key that holds [`Meta`]. Ids are 16 bytes; this is not.
-const META_KEY: &[u8] = b"salama:meta";
+/// The key of the one entry in sled tree `meta`.
+const META_KEY: &[u8] = b"counters";
 
-/// Counters and the log position the index reaches, persisted with every
-/// index change so start-up never has to read the whole index.
+/// How far the log goes and what is in it. Exported reports are exactly
+/// the live records before `exported_to`: export takes the log in order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Meta {
-    indexed_to: Position,
+    /// Every record before this position is durable and counted here.
+    end: Position,
+    /// Every record before this position has been exported.
+    exported_to: Position,
     pending: u64,
     pending_bytes: u64,
     exported: u64,
 }
 
 impl Meta {
-    fn encode(&self) -> [u8; 40] {
-        let mut out = [0u8; 40];
-        out[..4].copy_from_slice(&1u32.to_be_bytes());
-        out[4..8].copy_from_slice(&self.indexed_to.seg.to_be_bytes());
-        out[8..16].copy_from_slice(&self.indexed_to.offset.to_be_bytes());
-        out[16..24].copy_from_slice(&self.pending.to_be_bytes());
-        out[24..32].copy_from_slice(&self.pending_bytes.to_be_bytes());
-        out[32..40].copy_from_slice(&self.exported.to_be_bytes());
+    const LEN: usize = 4 + 12 + 12 + 24;
+
+    fn encode(&self) -> [u8; Meta::LEN] {
+        let mut out = [0u8; Meta::LEN];
+        let fields = [
+            &1u32.to_be_bytes()[..],
+            &self.end.seg.to_be_bytes(),
+            &self.end.offset.to_be_bytes(),
+            &self.exported_to.seg.to_be_bytes(),
+            &self.exported_to.offset.to_be_bytes(),
+            &self.pending.to_be_bytes(),
+            &self.pending_bytes.to_be_bytes(),
+            &self.exported.to_be_bytes(),
+        ];
+        let mut at = 0;
+        for f in fields {
+            out[at..at + f.len()].copy_from_slice(f);
+            at += f.len();
+        }
         out
     }
 
     fn decode(b: &[u8]) -> Option<Meta> {
+        let u32_at = |i: usize| Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?));
         let u64_at = |i: usize| Some(u64::from_be_bytes(b.get(i..i + 8)?.try_into().ok()?));
-        if b.len() != 40 || b[..4] != 1u32.to_be_bytes() {
+        if b.len() != Meta::LEN || u32_at(0)? != 1 {
             return None;
         }
         Some(Meta {
-            indexed_to: Position {
-                seg: u32::from_be_bytes(b[4..8].try_into().ok()?),
+            end: Position {
+                seg: u32_at(4)?,
                 offset: u64_at(8)?,
             },
-            pending: u64_at(16)?,
-            pending_bytes: u64_at(24)?,
-            exported: u64_at(32)?,
-        })
-    }
-}
-
-/// One index value: where the blob is, and whether it has been exported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Entry {
-    at: Location,
-    exported: bool,
-}
-
-impl Entry {
-    fn encode(&self) -> [u8; 17] {
-        let mut out = [0u8; 17];
-        out[..4].copy_from_slice(&self.at.seg.to_be_bytes());
-        out[4..12].copy_from_slice(&self.at.offset.to_be_bytes());
-        out[12..16].copy_from_slice(&self.at.len.to_be_bytes());
-        out[16] = u8::from(self.exported);
-        out
-    }
-
-    fn decode(b: &[u8]) -> Option<Entry> {
-        if b.len() != 17 || b[16] > 1 {
-            return None;
-        }
-        Some(Entry {
-            at: Location {
-                seg: u32::from_be_bytes(b[..4].try_into().ok()?),
-                offset: u64::from_be_bytes(b[4..12].try_into().ok()?),
-                len: u32::from_be_bytes(b[12..16].try_into().ok()?),
+            exported_to: Position {
+                seg: u32_at(16)?,
+                offset: u64_at(20)?,
             },
-            exported: b[16] == 1,
+            pending: u64_at(28)?,
+            pending_bytes: u64_at(36)?,
+            exported: u64_at(44)?,
         })
     }
 }
 
-/// Ids and entries of the index, skipping [`META_KEY`].
-fn entries(index: &sled::Tree) -> impl Iterator<Item = sled::Result<([u8; 16], Option<Entry>)>> {
-    index.iter().filter_map(|item| match item {
-        Ok((k, v)) => {
-            let id: [u8; 16] = k.as_ref().try_into().ok()?;
-            Some(Ok((id, Entry::decode(&v))))
-        }
-        Err(e) => Some(Err(e)),
-    })
-}
-
-/// The index and its counters. Every change to the index goes through
-/// [`Index::apply`], which writes the counters into the same batch.
-struct Index {
-    tree: sled::Tree,
+/// The counters in memory, and their checkpoint in sled. A checkpoint that
+/// is behind only means start-up walks a little more of the log.
+struct Book {
     meta: Mutex<Meta>,
+    tree: sled::Tree,
+    /// Serialises checkpoints, so the newest one is the last one written.
+    checkpoint: Mutex<()>,
 }
 
-impl Index {
-    fn meta(&self) -> Meta {
+impl Book {
+    fn get(&self) -> Meta {
         *self.meta.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Apply `batch` and the counters `change` makes, atomically.
-    fn apply(&self, mut batch: sled::Batch, change: impl FnOnce(&mut Meta)) -> sled::Result<()> {
-        let mut meta = self.meta.lock().unwrap_or_else(|p| p.into_inner());
-        let mut next = *meta;
-        change(&mut next);
-        batch.insert(META_KEY, next.encode().as_slice());
-        self.tree.apply_batch(batch)?;
-        *meta = next;
-        Ok(())
+    fn update<T>(&self, f: impl FnOnce(&mut Meta) -> T) -> T {
+        f(&mut self.meta.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn get(&self, id: &[u8; 16]) -> sled::Result<Option<Entry>> {
-        Ok(self.tree.get(id)?.as_deref().and_then(Entry::decode))
+    fn checkpoint(&self) -> sled::Result<()> {
+        let _one = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
+        let meta = self.get();
+        self.tree.insert(META_KEY, meta.encode().as_slice())?;
+        Ok(())
     }
+}
+
+/// A bundle's records as sled keeps them for its purge:
+/// id (16) | segment (u32 BE) | offset (u64 BE) | len (u32 BE), each.
+fn pack(records: &[([u8; 16], Location)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(records.len() * 32);
+    for (id, at) in records {
+        out.extend_from_slice(id);
+        out.extend_from_slice(&at.seg.to_be_bytes());
+        out.extend_from_slice(&at.offset.to_be_bytes());
+        out.extend_from_slice(&at.len.to_be_bytes());
+    }
+    out
+}
+
+fn unpack(b: &[u8]) -> Option<Vec<([u8; 16], Location)>> {
+    if b.len() % 32 != 0 {
+        return None;
+    }
+    b.chunks_exact(32)
+        .map(|r| {
+            Some((
+                r[..16].try_into().ok()?,
+                Location {
+                    seg: u32::from_be_bytes(r[16..20].try_into().ok()?),
+                    offset: u64::from_be_bytes(r[20..28].try_into().ok()?),
+                    len: u32::from_be_bytes(r[28..32].try_into().ok()?),
+                },
+            ))
+        })
+        .collect()
 }
 
 pub struct Store {
     dir: PathBuf,
     segments: PathBuf,
     db: sled::Db,
-    index: Arc<Index>,
+    book: Arc<Book>,
     bundles: sled::Tree,
     purged: sled::Tree,
     commits: mpsc::Sender<Put>,
     quota: Quota,
-    /// Export and purge change existing entries; one at a time.
+    /// Export confirmations and purges change the book; one at a time.
     admin: Mutex<()>,
 }
 
@@ -302,11 +297,13 @@ pub struct PreparedExport {
     pub manifest: Manifest,
     pub manifest_bytes: Vec<u8>,
     pub digest: BundleDigest,
+    records: Vec<([u8; 16], Location)>,
+    /// The end of the log when the bundle was taken.
+    end: Position,
 }
 
-/// Entries changed per index batch in export and purge: each batch is
-/// atomic with its counters, and the committer waits for none longer.
-const ADMIN_BATCH: usize = 4096;
+/// How often the committer checkpoints the counters while reports arrive.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 impl Store {
     /// Open (or create) the store in `data/store`.
@@ -320,9 +317,8 @@ impl Store {
         create_private_dir(data)?;
         let db = sled::Config::new()
             .path(&dir)
-            // Only the small index lives in sled now; its default 1 GiB page
-            // cache would just grow with the number of reports.
-            .cache_capacity(16 << 20)
+            // sled holds only bookkeeping: a few entries, a small cache.
+            .cache_capacity(8 << 20)
             .open()
             .map_err(|e| match e {
                 // sled wraps a held file lock as ErrorKind::Other with this
@@ -344,64 +340,51 @@ impl Store {
                 dir.display()
             ))));
         }
-        let tree = db.open_tree("index").map_err(sled_err)?;
+        let tree = db.open_tree("meta").map_err(sled_err)?;
         let bundles = db.open_tree("bundles").map_err(sled_err)?;
         let purged = db.open_tree("purged").map_err(sled_err)?;
         create_private_dir(&segments)?;
 
-        let meta = match tree.get(META_KEY).map_err(sled_err)? {
+        let mut meta = match tree.get(META_KEY).map_err(sled_err)? {
             Some(m) => Meta::decode(&m).ok_or_else(|| {
                 StoreError::Io(io::Error::other(format!(
-                    "the index in {} has counters this salama cannot read",
+                    "the counters in {} are unreadable by this salama",
                     dir.display()
                 )))
             })?,
             None => Meta::default(),
         };
-        let index = Arc::new(Index {
-            tree,
-            meta: Mutex::new(meta),
-        });
-
-        // Whatever reached the log after the index last reached disk.
-        let recovered = segment::recover(&segments, meta.indexed_to)?;
-        for w in &recovered.warnings {
+        // Whatever reached the log after the last checkpoint is pending.
+        let scanned = segment::scan(&segments, meta.end, None, true, |f| {
+            if !f.erased {
+                meta.pending += 1;
+                meta.pending_bytes += u64::from(f.at.len);
+            }
+        })?;
+        for w in &scanned.warnings {
             eprintln!("salama: store: {w}");
         }
-        let mut batch = sled::Batch::default();
-        let (mut n, mut bytes) = (0u64, 0u64);
-        for (id, at) in &recovered.records {
-            if index.get(id).map_err(sled_err)?.is_none() {
-                let e = Entry {
-                    at: *at,
-                    exported: false,
-                };
-                batch.insert(id.as_slice(), e.encode().as_slice());
-                n += 1;
-                bytes += u64::from(at.len);
-            }
-        }
-        let end = recovered.end;
-        index
-            .apply(batch, |m| {
-                m.indexed_to = end;
-                m.pending += n;
-                m.pending_bytes += bytes;
-            })
-            .map_err(sled_err)?;
+        meta.end = scanned.end;
+        let book = Arc::new(Book {
+            meta: Mutex::new(meta),
+            tree,
+            checkpoint: Mutex::new(()),
+        });
+        book.checkpoint().map_err(sled_err)?;
 
-        let appender = segment::Appender::open(&segments, end.seg, end.offset, segment_bytes)?;
+        let appender =
+            segment::Appender::open(&segments, meta.end.seg, meta.end.offset, segment_bytes)?;
         let (tx, rx) = mpsc::channel::<Put>();
-        let committer_index = index.clone();
+        let committer_book = book.clone();
         std::thread::Builder::new()
             .name("salama-commit".into())
-            .spawn(move || group_commit(appender, committer_index, rx))?;
+            .spawn(move || group_commit(appender, committer_book, rx))?;
 
         Ok(Arc::new(Store {
             dir,
             segments,
             db,
-            index,
+            book,
             bundles,
             purged,
             commits: tx,
@@ -417,9 +400,10 @@ impl Store {
         })
     }
 
-    /// Make every index change so far durable: sled's `flush` ends in
-    /// `sync_file_range`, which does not flush the disk's write cache.
-    fn sync_index(&self) -> Result<(), StoreError> {
+    /// Checkpoint the counters and make all of sled durable: its `flush`
+    /// ends in `sync_file_range`, which does not flush the disk's cache.
+    fn sync_book(&self) -> Result<(), StoreError> {
+        self.sled(self.book.checkpoint())?;
         self.sled(self.db.flush())?;
         File::open(self.dir.join("db"))?.sync_data()?;
         sync_sled_blobs(&self.dir.join("blobs"))?;
@@ -429,7 +413,7 @@ impl Store {
     /// Would a blob of `len` bytes be refused right now, and why?
     pub fn refusal(&self, len: u64) -> Option<Full> {
         let q = &self.quota;
-        let meta = self.index.meta();
+        let meta = self.book.get();
         if meta.pending >= q.max_pending_reports {
             return Some(Full::PendingReports);
         }
@@ -465,24 +449,39 @@ impl Store {
     }
 
     /// Write a bundle of every pending report (and, with `all`, every
-    /// exported one not yet purged) to `out`, in id order (random: it says
-    /// nothing about arrival). Nothing is marked until
-    /// [`Store::confirm_export`].
+    /// exported one not yet purged) to `out`, in id order: random, so the
+    /// bundle says nothing about the order of arrival. Nothing is marked
+    /// until [`Store::confirm_export`].
     pub fn prepare_export<W: Write>(
         &self,
         all: bool,
         out: W,
     ) -> Result<(PreparedExport, W), StoreError> {
+        let meta = self.book.get();
+        let from = if all {
+            Position::default()
+        } else {
+            meta.exported_to
+        };
+        let mut records = Vec::new();
+        let scanned = segment::scan(&self.segments, from, Some(meta.end), false, |f| {
+            if !f.erased {
+                records.push((f.id, f.at));
+            }
+        })?;
+        // A report skipped here would be marked exported without being in
+        // the bundle: refuse the whole export instead.
+        if !scanned.warnings.is_empty() {
+            return Err(StoreError::Io(io::Error::other(format!(
+                "{}; nothing was exported: keep a copy of the data directory and report this",
+                scanned.warnings.join("; ")
+            ))));
+        }
+        records.sort_unstable_by_key(|(id, _)| *id);
         let mut w = BundleWriter::new(out);
         let mut log = segment::Reader::new(&self.segments);
-        for item in entries(&self.index.tree) {
-            let (id, entry) = self.sled(item)?;
-            let entry = entry.ok_or_else(|| damaged_entry(&id))?;
-            if entry.exported && !all {
-                continue;
-            }
-            let blob = log.read(&id, entry.at)?;
-            w.add(&hex(&id), &blob)?;
+        for (id, at) in &records {
+            w.add(&hex(id), &log.read(id, *at)?)?;
         }
         let (manifest, manifest_bytes, digest, out) = w.finish()?;
         Ok((
@@ -490,126 +489,108 @@ impl Store {
                 manifest,
                 manifest_bytes,
                 digest,
+                records,
+                end: meta.end,
             },
             out,
         ))
     }
 
     /// The operator's bundle is on disk: mark its reports exported.
-    /// The bundle is recorded before its reports are marked, so a crash in
-    /// between leaves them pending (exported again next time) but still
+    /// The bundle is recorded before the book moves, so a crash in between
+    /// leaves its reports pending (exported again next time) but still
     /// purgeable with this digest: nothing is lost either way.
     pub fn confirm_export(&self, p: &PreparedExport) -> Result<(), StoreError> {
         let _one = self.admin.lock().unwrap_or_else(|e| e.into_inner());
-        self.sled(self.bundles.insert(p.digest.0, p.manifest_bytes.as_slice()))?;
-        for chunk in p.manifest.entries.chunks(ADMIN_BATCH) {
-            let mut batch = sled::Batch::default();
-            let (mut newly, mut newly_bytes) = (0u64, 0u64);
-            for e in chunk {
-                let id = unhex(&e.id);
-                if let Some(mut entry) = self.sled(self.index.get(&id))?
-                    && !entry.exported
-                {
-                    entry.exported = true;
-                    batch.insert(id.as_slice(), entry.encode().as_slice());
-                    newly += 1;
-                    newly_bytes += u64::from(entry.at.len);
-                }
-            }
-            self.sled(self.index.apply(batch, |m| {
-                m.pending = m.pending.saturating_sub(newly);
-                m.pending_bytes = m.pending_bytes.saturating_sub(newly_bytes);
-                m.exported += newly;
-            }))?;
-        }
-        self.sync_index()
+        self.sled(self.bundles.insert(p.digest.0, pack(&p.records)))?;
+        self.sled(self.db.flush())?;
+        self.book.update(|m| {
+            // Another bundle may have been confirmed since this one was
+            // taken: count only what is still pending.
+            let newly = p
+                .records
+                .iter()
+                .filter(|(_, at)| at.position() >= m.exported_to);
+            let (n, bytes) = newly.fold((0, 0), |(n, b), (_, at)| (n + 1, b + u64::from(at.len)));
+            m.exported_to = m.exported_to.max(p.end);
+            m.pending = m.pending.saturating_sub(n);
+            m.pending_bytes = m.pending_bytes.saturating_sub(bytes);
+            m.exported += n;
+        });
+        self.sync_book()
     }
 
-    /// Delete exactly the reports of the bundle with this digest: their
-    /// bytes are erased from the log, then they leave the index.
+    /// Delete exactly the reports of the bundle with this digest: each
+    /// record is erased from the log, and emptied segments are deleted.
     pub fn purge(&self, digest: BundleDigest) -> Result<u64, StoreError> {
         let _one = self.admin.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(manifest) = self.sled(self.bundles.get(digest.0))? else {
+        let Some(packed) = self.sled(self.bundles.get(digest.0))? else {
             if let Some(n) = self.sled(self.purged.get(digest.0))? {
                 let n = u64::from_be_bytes(n.as_ref().try_into().unwrap_or([0; 8]));
                 return Err(StoreError::AlreadyPurged(digest, n));
             }
             return Err(StoreError::UnknownDigest(digest));
         };
-        let manifest = Manifest::parse(&manifest).map_err(|e| {
-            StoreError::Commit(CommitFailure {
-                disk_full: false,
-                message: format!("stored manifest unreadable: {e}"),
-            })
+        let records = unpack(&packed).ok_or_else(|| {
+            StoreError::Io(io::Error::other(format!(
+                "the record list of bundle {digest} is unreadable"
+            )))
         })?;
-        // Recovery re-reads the log only past the index's durable position;
-        // make that position cover every record we are about to erase.
-        self.sync_index()?;
-        let mut found = Vec::new();
-        for id in manifest.ids() {
-            let id = unhex(id);
-            if let Some(entry) = self.sled(self.index.get(&id))? {
-                found.push((id, entry));
+        let mut log = segment::Reader::new(&self.segments);
+        let mut live = Vec::new();
+        for (id, at) in &records {
+            if log.is_live(id, *at)? {
+                live.push((*id, *at));
             }
         }
-        let deleted = found.len() as u64;
-        // Record the purge first: if we crash half-way, purging again with
-        // the same digest finishes the job instead of saying "unknown".
-        self.sled(self.purged.insert(digest.0, &deleted.to_be_bytes()))?;
-        let mut log = segment::Reader::new(&self.segments);
-        for (_, entry) in &found {
-            log.erase(entry.at)?;
+        // Count them gone and checkpoint before erasing. A crash half-way
+        // leaves the rest live, and purging again counts only those; the
+        // checkpoint also keeps start-up from walking over erased records.
+        self.book
+            .update(|m| m.exported = m.exported.saturating_sub(live.len() as u64));
+        self.sync_book()?;
+        for (id, at) in &live {
+            log.erase(id, *at)?;
         }
         log.sync()?;
-        for chunk in found.chunks(ADMIN_BATCH) {
-            let mut batch = sled::Batch::default();
-            let (mut pending, mut pending_bytes, mut exported) = (0u64, 0u64, 0u64);
-            for (id, entry) in chunk {
-                batch.remove(id.as_slice());
-                if entry.exported {
-                    exported += 1;
-                } else {
-                    pending += 1;
-                    pending_bytes += u64::from(entry.at.len);
-                }
-            }
-            self.sled(self.index.apply(batch, |m| {
-                m.pending = m.pending.saturating_sub(pending);
-                m.pending_bytes = m.pending_bytes.saturating_sub(pending_bytes);
-                m.exported = m.exported.saturating_sub(exported);
-            }))?;
-        }
+        let n = live.len() as u64;
+        self.sled(self.purged.insert(digest.0, &n.to_be_bytes()))?;
         self.sled(self.bundles.remove(digest.0))?;
-        self.sync_index()?;
-        self.delete_dead_segments(&mut log, found.iter().map(|(_, e)| e.at.seg))?;
-        Ok(deleted)
+        self.sync_book()?;
+        let touched: HashSet<u32> = records.iter().map(|(_, at)| at.seg).collect();
+        self.delete_emptied_segments(&mut log, touched)?;
+        Ok(n)
     }
 
-    /// Delete the segments among `touched` that no index entry names and
-    /// that the committer has left behind for good.
-    fn delete_dead_segments(
+    /// Delete the segments among `touched` with no live record left, if
+    /// the committer is done with them.
+    fn delete_emptied_segments(
         &self,
         log: &mut segment::Reader,
-        touched: impl Iterator<Item = u32>,
+        touched: HashSet<u32>,
     ) -> Result<(), StoreError> {
-        let current = self.index.meta().indexed_to.seg;
-        let mut candidates: HashSet<u32> = touched.filter(|&s| s < current).collect();
-        if candidates.is_empty() {
-            return Ok(());
-        }
-        for item in entries(&self.index.tree) {
-            if let (_, Some(e)) = self.sled(item)? {
-                candidates.remove(&e.at.seg);
+        let writing = self.book.get().end.seg;
+        for seg in touched.into_iter().filter(|&s| s < writing) {
+            let (start, next) = (
+                Position { seg, offset: 0 },
+                Position {
+                    seg: seg + 1,
+                    offset: 0,
+                },
+            );
+            let mut any_live = false;
+            let scanned = segment::scan(&self.segments, start, Some(next), false, |f| {
+                any_live |= !f.erased;
+            })?;
+            if !any_live && scanned.warnings.is_empty() {
+                log.delete(seg)?;
             }
-        }
-        for seg in candidates {
-            log.delete(seg)?;
         }
         Ok(())
     }
 
     pub fn status(&self) -> Status {
-        let meta = self.index.meta();
+        let meta = self.book.get();
         Status {
             pending: meta.pending,
             pending_bytes: meta.pending_bytes,
@@ -621,69 +602,78 @@ impl Store {
         }
     }
 
-    /// Every stored blob (for tests and benchmarks that check contents).
+    /// Every live record in the log, counted by walking it (for tests and
+    /// benchmarks that check the counters).
     pub fn count_all(&self) -> usize {
-        entries(&self.index.tree).count()
+        let mut n = 0;
+        let end = self.book.get().end;
+        let _ = segment::scan(&self.segments, Position::default(), Some(end), false, |f| {
+            n += usize::from(!f.erased)
+        });
+        n
     }
 
-    /// Make the index durable before exit (the log already is).
+    /// Checkpoint before exit (every acknowledged report already is durable).
     pub fn close(&self) -> Result<(), StoreError> {
-        self.sync_index()
+        self.sync_book()
     }
 }
 
-fn damaged_entry(id: &[u8; 16]) -> StoreError {
-    StoreError::Io(io::Error::other(format!(
-        "the index entry for {} is unreadable",
-        hex(id)
-    )))
-}
-
-/// The committer: one write + fdatasync for everyone waiting at that moment,
-/// then one index batch, then the acknowledgements.
-fn group_commit(mut log: segment::Appender, index: Arc<Index>, rx: mpsc::Receiver<Put>) {
-    while let Ok(first) = rx.recv() {
+/// The committer: one write + fdatasync for every report waiting at that
+/// moment, then the counters, then the acknowledgements.
+fn group_commit(mut log: segment::Appender, book: Arc<Book>, rx: mpsc::Receiver<Put>) {
+    let mut last_checkpoint = Instant::now();
+    let mut checkpoint_due = false;
+    loop {
+        let first = if checkpoint_due {
+            match rx.recv_timeout(CHECKPOINT_EVERY) {
+                Ok(p) => p,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    // Quiet now: checkpoint what came in.
+                    checkpoint_due = book.checkpoint().is_err();
+                    last_checkpoint = Instant::now();
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match rx.recv() {
+                Ok(p) => p,
+                Err(_) => return,
+            }
+        };
         let mut group = vec![first];
         group.extend(rx.try_iter());
         let records: Vec<([u8; 16], &[u8])> =
             group.iter().map(|p| (p.id, p.sealed.as_bytes())).collect();
         let result = match log.commit(&records) {
-            Err(e) => Err(CommitFailure::io(&e)),
             Ok(locations) => {
-                let mut batch = sled::Batch::default();
-                let mut bytes = 0u64;
-                for ((id, _), at) in records.iter().zip(&locations) {
-                    let e = Entry {
-                        at: *at,
-                        exported: false,
-                    };
-                    batch.insert(id.as_slice(), e.encode().as_slice());
-                    bytes += u64::from(at.len);
-                }
+                let bytes: u64 = locations.iter().map(|at| u64::from(at.len)).sum();
                 let end = log.position();
-                let n = locations.len() as u64;
-                let indexed = index.apply(batch, |m| {
-                    m.indexed_to = end;
-                    m.pending += n;
+                book.update(|m| {
+                    m.end = end;
+                    m.pending += locations.len() as u64;
                     m.pending_bytes += bytes;
                 });
-                indexed.map_err(|e| {
-                    // Unindexed, the group must not stay in the log either:
-                    // the next group would move the index past it.
-                    log.undo(locations[0]);
-                    CommitFailure::sled(&e)
-                })
+                checkpoint_due = true;
+                Ok(())
             }
+            Err(e) => Err(CommitFailure::io(&e)),
         };
         drop(records);
         for p in group {
             let _ = p.ack.send(result.clone());
         }
+        if checkpoint_due && last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            // A failed checkpoint loses nothing: start-up walks further.
+            checkpoint_due = book.checkpoint().is_err();
+            last_checkpoint = Instant::now();
+        }
     }
 }
 
-/// sled writes values too large for its log (a big bundle manifest) as
-/// separate files that it never syncs; they must be as durable as the log.
+/// sled writes values too large for its log (a big bundle's record list)
+/// as separate files that it never syncs; they must be as durable as the log.
 fn sync_sled_blobs(blobs: &Path) -> io::Result<()> {
     let entries = match std::fs::read_dir(blobs) {
         Ok(e) => e,
@@ -700,14 +690,6 @@ fn new_id() -> [u8; 16] {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).expect("the operating system's random source failed");
     id
-}
-
-fn unhex(s: &str) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap_or(0);
-    }
-    out
 }
 
 pub fn create_private_dir(p: &Path) -> io::Result<()> {
@@ -876,10 +858,10 @@ mod tests {
         assert_eq!(store.status().pending, 5);
     }
 
-    /// A crash can leave the log ahead of the index on disk: start-up must
-    /// index what the log holds past the index, and cut a torn tail.
+    /// A crash can leave the log ahead of the last checkpoint: start-up
+    /// must count what the log holds past it, and cut a torn tail.
     #[tokio::test]
-    async fn start_up_indexes_what_only_the_log_holds() {
+    async fn start_up_counts_what_only_the_log_holds() {
         let dir = tempfile::tempdir().unwrap();
         let segs = dir.path().join("store/segments");
         let kept = sealed(1);
@@ -890,8 +872,10 @@ mod tests {
             store.close().unwrap();
         }
         // As the committer would have written it just before a crash that
-        // came before sled flushed the index, plus half of a next record.
-        let end = segment::recover(&segs, Position::default()).unwrap().end;
+        // came before the next checkpoint, plus half of a next record.
+        let end = segment::scan(&segs, Position::default(), None, false, |_| {})
+            .unwrap()
+            .end;
         let mut log = segment::Appender::open(&segs, end.seg, end.offset, u64::MAX).unwrap();
         log.commit(&[(new_id(), kept_bytes.as_slice())]).unwrap();
         let torn_at = log.position();
@@ -953,5 +937,60 @@ mod tests {
             (1, 0, 0)
         );
         assert!(st.disk_used_bytes < used_before, "{st:?} vs {used_before}");
+    }
+
+    /// `export --all` bundles overlap earlier ones: each report is erased
+    /// once, by whichever purge comes first, and counted once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn overlapping_bundles_purge_cleanly_in_either_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_with(dir.path(), Quota::default(), 1).unwrap();
+        for n in 0..4 {
+            store.put(sealed(n)).await.unwrap();
+        }
+        let (first, _) = export_and_confirm(&store).await;
+        for n in 4..6 {
+            store.put(sealed(n)).await.unwrap();
+        }
+        let s2 = store.clone();
+        let everything = tokio::task::spawn_blocking(move || {
+            let (p, _) = s2.prepare_export(true, Vec::new())?;
+            s2.confirm_export(&p)?;
+            Ok::<_, StoreError>(p)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(everything.manifest.count, 6);
+        let st = store.status();
+        assert_eq!(
+            (st.pending, st.exported, st.bundles_awaiting_purge),
+            (0, 6, 2)
+        );
+
+        let purge = |d| {
+            let s2 = store.clone();
+            async move {
+                tokio::task::spawn_blocking(move || s2.purge(d))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(purge(everything.digest).await.unwrap(), 6);
+        assert_eq!(purge(first).await.unwrap(), 0);
+        assert_eq!(store.count_all(), 0);
+        assert_eq!(store.status().exported, 0);
+        // Everything but the segment the committer may still write is gone.
+        let left = segment::list(&dir.path().join("store/segments")).unwrap();
+        assert_eq!(left.len(), 1, "{left:?}");
+        // The store goes on: a new report, a new bundle of just that one.
+        store.put(sealed(9)).await.unwrap();
+        let s2 = store.clone();
+        let p = tokio::task::spawn_blocking(move || s2.prepare_export(false, Vec::new()))
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        assert_eq!(p.manifest.count, 1);
     }
 }

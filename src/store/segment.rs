@@ -10,21 +10,26 @@
 //! whole group of reports, so a record is durable before its reporter is
 //! acknowledged. A torn write can only be at the end of the newest segment
 //! (no later group was acknowledged), and recovery cuts it off there.
-//! Purging punches a hole over a record (the bytes read back as zeros and
-//! the blocks return to the filesystem) and deletes a segment once nothing
-//! in it is live.
 //!
-//! Why not sled values: sled rewrote each 3.3 KB blob into its log 3–4
-//! times, kept every value in its page cache, and cost ~0.1 ms of CPU per
-//! report (bench/README.md). sled still holds the small index.
+//! Purging erases a record: its magic becomes "SLMX" and a hole is punched
+//! over its blob (the bytes read back as zeros and the blocks go back to
+//! the filesystem). The 28-byte header stays so the log can still be
+//! walked; it holds a random id and a padded size, nothing else. A segment
+//! whose records are all erased is deleted.
+//!
+//! Why not sled values, or a sled entry per report: sled rewrote each
+//! 3.3 KB blob into its log 3–4 times and kept values in its page cache;
+//! even a 17-byte index entry per report cost ~0.07–0.1 ms of CPU, a third
+//! of the budget (bench/README.md). sled keeps the bookkeeping instead.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 const MAGIC: [u8; 4] = *b"SLM1";
+const ERASED: [u8; 4] = *b"SLMX";
 pub const HEADER: u64 = 28;
 /// Start a new segment once the current one is this large.
 pub const SEGMENT_BYTES: u64 = 64 << 20;
@@ -43,6 +48,13 @@ pub struct Location {
 impl Location {
     fn span(&self) -> u64 {
         HEADER + u64::from(self.len)
+    }
+
+    pub fn position(&self) -> Position {
+        Position {
+            seg: self.seg,
+            offset: self.offset,
+        }
     }
 }
 
@@ -167,13 +179,6 @@ impl Appender {
         }
     }
 
-    /// Take back the last group (its reporters were not acknowledged).
-    pub fn undo(&mut self, first: Location) {
-        if first.seg == self.seg {
-            self.undo_to(first.offset);
-        }
-    }
-
     fn undo_to(&mut self, end: u64) {
         match self.file.set_len(end).and_then(|()| self.file.sync_data()) {
             Ok(()) => self.end = end,
@@ -237,34 +242,59 @@ impl Reader {
         let mut rec = vec![0u8; loc.span() as usize];
         self.file(loc.seg)?.read_exact_at(&mut rec, loc.offset)?;
         match parse_header(&rec[..HEADER as usize]) {
-            Some((rid, len, sum))
-                if rid == *id
-                    && len == loc.len
-                    && checksum(id, len, &rec[HEADER as usize..]) == sum =>
+            Some(h)
+                if !h.erased
+                    && h.id == *id
+                    && h.len == loc.len
+                    && checksum(id, h.len, &rec[HEADER as usize..]) == h.sum =>
             {
                 rec.drain(..HEADER as usize);
                 Ok(rec)
             }
-            _ => Err(io::Error::other(format!(
-                "record {} in {} at offset {} is damaged or was erased by an interrupted purge \
-                 (run the purge again)",
-                crate::bundle::hex(id),
-                segment_path(&self.dir, loc.seg).display(),
-                loc.offset
-            ))),
+            _ => Err(self.damaged(loc)),
         }
     }
 
-    /// Erase a record: punch a hole over it, or write zeros where the
-    /// filesystem cannot punch. Durable only after [`Reader::sync`].
-    pub fn erase(&mut self, loc: Location) -> io::Result<()> {
+    fn damaged(&self, loc: Location) -> io::Error {
+        io::Error::other(format!(
+            "the record at offset {} of {} is damaged: keep a copy of the data directory and report this",
+            loc.offset,
+            segment_path(&self.dir, loc.seg).display()
+        ))
+    }
+
+    /// Is record `id` at `loc` still there (true) or erased (false)?
+    pub fn is_live(&mut self, id: &[u8; 16], loc: Location) -> io::Result<bool> {
+        let mut h = [0u8; HEADER as usize];
+        match self.file(loc.seg) {
+            Ok(f) => f.read_exact_at(&mut h, loc.offset)?,
+            // Emptied by the purge of another bundle that held it too.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        match parse_header(&h) {
+            Some(h) if h.id == *id && h.len == loc.len => Ok(!h.erased),
+            _ => Err(self.damaged(loc)),
+        }
+    }
+
+    /// Erase record `id` at `loc`: mark it erased, then punch a hole over
+    /// its blob (or write zeros where the filesystem cannot punch). False
+    /// if it was erased already. Durable only after [`Reader::sync`].
+    pub fn erase(&mut self, id: &[u8; 16], loc: Location) -> io::Result<bool> {
         use rustix::fs::{FallocateFlags, fallocate};
+        if !self.is_live(id, loc)? {
+            return Ok(false);
+        }
         let f = self.file(loc.seg)?;
+        f.write_all_at(&ERASED, loc.offset)?;
         let flags = FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE;
-        match fallocate(f, flags, loc.offset, loc.span()) {
-            Ok(()) => Ok(()),
+        let (at, len) = (loc.offset + HEADER, u64::from(loc.len));
+        match fallocate(f, flags, at, len) {
+            Ok(()) => Ok(true),
             Err(e) if e == rustix::io::Errno::OPNOTSUPP => {
-                f.write_all_at(&vec![0u8; loc.span() as usize], loc.offset)
+                f.write_all_at(&vec![0u8; loc.len as usize], at)?;
+                Ok(true)
             }
             Err(e) => Err(e.into()),
         }
@@ -286,72 +316,121 @@ impl Reader {
     }
 }
 
-fn parse_header(h: &[u8]) -> Option<([u8; 16], u32, u32)> {
-    if h.len() < HEADER as usize || h[..4] != MAGIC {
-        return None;
-    }
-    let id: [u8; 16] = h[4..20].try_into().ok()?;
-    let len = u32::from_le_bytes(h[20..24].try_into().ok()?);
-    let sum = u32::from_le_bytes(h[24..28].try_into().ok()?);
-    (len <= MAX_BLOB).then_some((id, len, sum))
+struct Header {
+    id: [u8; 16],
+    len: u32,
+    sum: u32,
+    erased: bool,
 }
 
-/// What recovery found after the last indexed position.
-pub struct Recovered {
-    pub records: Vec<([u8; 16], Location)>,
-    /// Where the next group goes.
+fn parse_header(h: &[u8]) -> Option<Header> {
+    let erased = match h.get(..4)? {
+        m if m == MAGIC => false,
+        m if m == ERASED => true,
+        _ => return None,
+    };
+    let len = u32::from_le_bytes(h.get(20..24)?.try_into().ok()?);
+    (len <= MAX_BLOB).then_some(Header {
+        id: h.get(4..20)?.try_into().ok()?,
+        len,
+        sum: u32::from_le_bytes(h.get(24..28)?.try_into().ok()?),
+        erased,
+    })
+}
+
+/// One whole record met by [`scan`].
+pub struct Found {
+    pub id: [u8; 16],
+    pub at: Location,
+    pub erased: bool,
+}
+
+/// What [`scan`] saw.
+pub struct Scanned {
+    /// Where the walk stopped: `until`, or the end of the log.
     pub end: Position,
     /// Damage found before the newest segment's end (kept, never cut).
     pub warnings: Vec<String>,
 }
 
-/// Scan the log from `from` to its end: every whole record there was
-/// written after the index last reached disk. A torn record at the end of
-/// the newest segment was never acknowledged and is cut off.
-pub fn recover(dir: &Path, from: Position) -> io::Result<Recovered> {
-    let segs: Vec<u32> = list(dir)?.into_iter().filter(|&s| s >= from.seg).collect();
-    let mut out = Recovered {
-        records: Vec::new(),
+/// Walk the log in order from `from` to `until` (the end of the log if
+/// `None`), checking every live record's checksum, and hand each whole
+/// record to `each`. With `cut_torn_tail` (start-up only, before the
+/// committer runs), a bad record at the end of the newest segment is a
+/// write that was never acknowledged and is cut off there.
+pub fn scan(
+    dir: &Path,
+    from: Position,
+    until: Option<Position>,
+    cut_torn_tail: bool,
+    mut each: impl FnMut(Found),
+) -> io::Result<Scanned> {
+    let segs: Vec<u32> = list(dir)?
+        .into_iter()
+        .filter(|&s| s >= from.seg && until.is_none_or(|u| s <= u.seg))
+        .collect();
+    let mut out = Scanned {
         end: from,
         warnings: Vec::new(),
     };
     let Some(&newest) = segs.last() else {
         // A new log (or one whose files were removed by hand): start afresh
-        // past anything the index may still name.
-        out.end = Position {
-            seg: from.seg + 1,
-            offset: 0,
-        };
+        // past anything the bookkeeping may still name.
+        if until.is_none() {
+            out.end = Position {
+                seg: from.seg + 1,
+                offset: 0,
+            };
+        }
         return Ok(out);
     };
+    let mut blob = Vec::new();
     for &seg in &segs {
         let path = segment_path(dir, seg);
         let file = OpenOptions::new().read(true).write(true).open(&path)?;
-        let size = file.metadata()?.len();
+        let mut size = file.metadata()?.len();
+        if let Some(u) = until.filter(|u| u.seg == seg) {
+            size = size.min(u.offset);
+        }
         let mut offset = if seg == from.seg { from.offset } else { 0 };
+        let mut r = BufReader::with_capacity(1 << 20, &file);
+        r.seek(SeekFrom::Start(offset))?;
         let mut header = [0u8; HEADER as usize];
-        let mut blob = Vec::new();
         while offset < size {
-            let whole = offset + HEADER <= size
-                && file.read_exact_at(&mut header, offset).is_ok()
-                && match parse_header(&header) {
-                    Some((id, len, sum)) if offset + HEADER + u64::from(len) <= size => {
-                        blob.resize(len as usize, 0);
-                        let ok = file.read_exact_at(&mut blob, offset + HEADER).is_ok()
-                            && checksum(&id, len, &blob) == sum;
-                        if ok {
-                            let loc = Location { seg, offset, len };
-                            out.records.push((id, loc));
-                            offset += loc.span();
-                        }
-                        ok
-                    }
-                    _ => false,
+            let found = (|| {
+                if offset + HEADER > size {
+                    return None;
+                }
+                r.read_exact(&mut header).ok()?;
+                let h = parse_header(&header)?;
+                let at = Location {
+                    seg,
+                    offset,
+                    len: h.len,
                 };
-            if !whole {
-                if seg == newest {
+                if offset + at.span() > size {
+                    return None;
+                }
+                if h.erased {
+                    r.seek_relative(i64::from(h.len)).ok()?;
+                } else {
+                    blob.resize(h.len as usize, 0);
+                    r.read_exact(&mut blob).ok()?;
+                    if checksum(&h.id, h.len, &blob) != h.sum {
+                        return None;
+                    }
+                }
+                Some(Found {
+                    id: h.id,
+                    at,
+                    erased: h.erased,
+                })
+            })();
+            let Some(found) = found else {
+                if seg == newest && cut_torn_tail {
                     file.set_len(offset)?;
                     file.sync_data()?;
+                    size = offset;
                 } else {
                     out.warnings.push(format!(
                         "{}: unreadable record at offset {offset}; the rest of this segment is skipped, not deleted",
@@ -359,7 +438,9 @@ pub fn recover(dir: &Path, from: Position) -> io::Result<Recovered> {
                     ));
                 }
                 break;
-            }
+            };
+            offset += found.at.span();
+            each(found);
         }
         out.end = Position {
             seg,
@@ -381,6 +462,12 @@ mod tests {
         [n; 16]
     }
 
+    fn all(dir: &Path, from: Position) -> (Vec<([u8; 16], Location, bool)>, Scanned) {
+        let mut v = Vec::new();
+        let s = scan(dir, from, None, true, |f| v.push((f.id, f.at, f.erased))).unwrap();
+        (v, s)
+    }
+
     #[test]
     fn append_read_recover_and_cut_a_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
@@ -390,43 +477,72 @@ mod tests {
             .unwrap();
         let mut r = Reader::new(dir.path());
         assert_eq!(r.read(&id(2), locs[1]).unwrap(), b"second");
-        // A wrong id or length is refused, not misread.
+        // A wrong id is refused, not misread.
         assert!(r.read(&id(3), locs[1]).is_err());
 
         // Half a record at the end, as a crash mid-write leaves it.
         let end = a.position();
         let f = OpenOptions::new()
-            .append(true)
+            .write(true)
             .open(segment_path(dir.path(), 1))
             .unwrap();
         f.write_all_at(b"SLM1\x03\x03\x03", end.offset).unwrap();
-        let rec = recover(dir.path(), Position { seg: 1, offset: 0 }).unwrap();
-        assert_eq!(rec.records, vec![(id(1), locs[0]), (id(2), locs[1])]);
-        assert_eq!(rec.end, end);
+        let (found, s) = all(dir.path(), Position { seg: 1, offset: 0 });
         assert_eq!(
-            std::fs::metadata(segment_path(dir.path(), 1))
-                .unwrap()
-                .len(),
-            end.offset
+            found,
+            vec![(id(1), locs[0], false), (id(2), locs[1], false)]
         );
+        assert_eq!(s.end, end);
+        assert!(s.warnings.is_empty());
+        let len = std::fs::metadata(segment_path(dir.path(), 1))
+            .unwrap()
+            .len();
+        assert_eq!(len, end.offset);
         // From the end, nothing is new.
-        assert!(recover(dir.path(), end).unwrap().records.is_empty());
+        assert!(all(dir.path(), end).0.is_empty());
     }
 
     #[test]
-    fn erase_leaves_zeros_and_read_says_so() {
+    fn erase_keeps_the_walk_and_nothing_of_the_blob() {
         let dir = tempfile::tempdir().unwrap();
         let mut a = Appender::open(dir.path(), 1, 0, SEGMENT_BYTES).unwrap();
         let locs = a
             .commit(&[(id(1), [7u8; 5000].as_slice()), (id(2), b"kept")])
             .unwrap();
         let mut r = Reader::new(dir.path());
-        r.erase(locs[0]).unwrap();
+        assert!(r.read(&id(1), locs[0]).is_ok());
+        assert!(r.erase(&id(1), locs[0]).unwrap());
+        assert!(!r.erase(&id(1), locs[0]).unwrap());
+        assert!(r.erase(&id(9), locs[1]).is_err());
         r.sync().unwrap();
         let bytes = std::fs::read(segment_path(dir.path(), 1)).unwrap();
-        assert!(bytes[..locs[0].span() as usize].iter().all(|&b| b == 0));
+        assert_eq!(&bytes[..4], b"SLMX");
+        assert!(!bytes.windows(64).any(|w| w == [7u8; 64]));
         assert!(r.read(&id(1), locs[0]).is_err());
         assert_eq!(r.read(&id(2), locs[1]).unwrap(), b"kept");
+        let (found, s) = all(dir.path(), Position::default());
+        assert_eq!(found, vec![(id(1), locs[0], true), (id(2), locs[1], false)]);
+        assert!(s.warnings.is_empty());
+    }
+
+    #[test]
+    fn damage_in_an_older_segment_is_reported_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = Appender::open(dir.path(), 1, 0, 1).unwrap();
+        let l1 = a.commit(&[(id(1), b"one".as_slice())]).unwrap();
+        a.commit(&[(id(2), b"two".as_slice())]).unwrap();
+        let f = OpenOptions::new()
+            .write(true)
+            .open(segment_path(dir.path(), 1))
+            .unwrap();
+        f.write_all_at(b"X", l1[0].offset + HEADER).unwrap();
+        let (found, s) = all(dir.path(), Position::default());
+        assert_eq!(found.len(), 1);
+        assert_eq!(s.warnings.len(), 1);
+        let len = std::fs::metadata(segment_path(dir.path(), 1))
+            .unwrap()
+            .len();
+        assert_eq!(len, l1[0].span());
     }
 
     #[test]
@@ -441,10 +557,6 @@ mod tests {
                 .is_err()
         );
         assert_eq!(a.position(), before);
-        let locs = a.commit(&[(id(4), b"four".as_slice())]).unwrap();
-        a.undo(locs[0]);
-        assert_eq!(a.position(), before);
-        let rec = recover(dir.path(), Position { seg: 1, offset: 0 }).unwrap();
-        assert_eq!(rec.records.len(), 1);
+        assert_eq!(all(dir.path(), Position::default()).0.len(), 1);
     }
 }

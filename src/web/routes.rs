@@ -23,7 +23,11 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use maud::Markup;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 use zeroize::Zeroizing;
+
+/// How long a read report may wait for an in-flight slot before "busy".
+const SUBMISSION_WAIT: Duration = Duration::from_secs(5);
 
 pub type Resp = Response<Full<Bytes>>;
 
@@ -245,8 +249,12 @@ where
         }
     };
     // Only now take an in-flight slot: it bounds sealing and committing,
-    // and a client trickling its body holds a connection, not a slot.
-    let Ok(_permit) = state.submissions.try_acquire() else {
+    // and a client trickling its body holds a connection, not a slot. A
+    // burst waits its turn (a slot frees within milliseconds); only a
+    // sustained flood gets "busy", and the reporter's text is not lost:
+    // the browser still has it when they go back.
+    let permit = tokio::time::timeout(SUBMISSION_WAIT, state.submissions.acquire());
+    let Ok(Ok(_permit)) = permit.await else {
         state.counters.busy.fetch_add(1, Ordering::Relaxed);
         return message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "busy");
     };
