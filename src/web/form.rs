@@ -2,11 +2,14 @@
 //!
 //! `form_urlencoded` does the parsing, but it silently repairs what it
 //! cannot decode (invalid UTF-8 becomes U+FFFD, a stray `%` is kept). A
-//! report must arrive exactly as typed or not at all, so the body is
-//! checked strictly first and anything it would have repaired is refused.
+//! report must arrive exactly as typed or not at all, so anything it would
+//! have repaired is refused: stray `%`s by one scan of the body first, and
+//! undecodable UTF-8 by a strict check of the body whenever a U+FFFD comes
+//! out (rare: only then can a repair hide behind a character someone typed).
 
 use crate::report::FormInput;
 use percent_encoding::percent_decode;
+use std::borrow::Cow;
 use zeroize::Zeroizing;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -17,36 +20,46 @@ pub enum FormError {
     Duplicate,
 }
 
-fn strictly_decodable(segment: &[u8]) -> bool {
-    // Every `%` must start a two-digit hex escape…
+/// Does every `%` start a two-digit hex escape?
+fn escapes_are_whole(body: &[u8]) -> bool {
     let mut i = 0;
-    while i < segment.len() {
-        if segment[i] == b'%' {
-            let ok = segment.len() > i + 2
-                && segment[i + 1].is_ascii_hexdigit()
-                && segment[i + 2].is_ascii_hexdigit();
-            if !ok {
-                return false;
-            }
-            i += 3;
-        } else {
-            i += 1;
+    while let Some(at) = body[i..].iter().position(|&b| b == b'%') {
+        let p = i + at;
+        let ok = body.len() > p + 2
+            && body[p + 1].is_ascii_hexdigit()
+            && body[p + 2].is_ascii_hexdigit();
+        if !ok {
+            return false;
         }
+        i = p + 3;
     }
-    // …and what they decode to must be UTF-8.
-    let decoded = Zeroizing::new(percent_decode(segment).collect::<Vec<u8>>());
-    std::str::from_utf8(&decoded).is_ok()
+    true
+}
+
+/// Does every name and value decode to UTF-8 with nothing replaced?
+fn decodes_to_utf8(body: &[u8]) -> bool {
+    body.split(|&b| b == b'&').all(|segment| {
+        let decoded = Zeroizing::new(percent_decode(segment).collect::<Vec<u8>>());
+        std::str::from_utf8(&decoded).is_ok()
+    })
 }
 
 /// Parse a form body. Unknown fields (a submit button's name, say) are
 /// ignored; the report's own fields may appear at most once each.
 pub fn parse(body: &[u8]) -> Result<FormInput, FormError> {
-    if std::str::from_utf8(body).is_err() || !body.split(|&b| b == b'&').all(strictly_decodable) {
+    if std::str::from_utf8(body).is_err() || !escapes_are_whole(body) {
         return Err(FormError::Encoding);
     }
     let mut input = FormInput::default();
     let mut seen = [false; 4];
+    let mut checked = false;
     for (name, value) in form_urlencoded::parse(body) {
+        if !checked && (name.contains('\u{FFFD}') || value.contains('\u{FFFD}')) {
+            if !decodes_to_utf8(body) {
+                return Err(FormError::Encoding);
+            }
+            checked = true;
+        }
         let (slot, field) = match name.as_ref() {
             "urls" => (0, &mut input.urls),
             "category" => (1, &mut input.category),
@@ -58,9 +71,12 @@ pub fn parse(body: &[u8]) -> Result<FormInput, FormError> {
             return Err(FormError::Duplicate);
         }
         seen[slot] = true;
-        let mut value = value.into_owned();
-        field.push_str(&value);
-        zeroize::Zeroize::zeroize(&mut value);
+        // The field is empty, and FormInput wipes it on drop: move the
+        // decoded string in rather than copy it.
+        match value {
+            Cow::Owned(v) => *field = v,
+            Cow::Borrowed(v) => field.push_str(v),
+        }
     }
     Ok(input)
 }
@@ -87,5 +103,15 @@ mod tests {
         assert_eq!(parse(b"urls=a&urls=b").err(), Some(FormError::Duplicate));
         assert!(parse(b"").is_ok());
         assert!(parse(b"x=1&x=2&urls=a").is_ok());
+        // Repairs hide behind U+FFFD in any field, known or not…
+        assert_eq!(parse(b"urls=a&x=%C3").err(), Some(FormError::Encoding));
+        assert_eq!(parse(b"%FF=1&urls=a").err(), Some(FormError::Encoding));
+        assert_eq!(parse(b"description=%").err(), Some(FormError::Encoding));
+        assert_eq!(parse(b"description=%4").err(), Some(FormError::Encoding));
+        // …but a U+FFFD the reporter typed arrives as typed.
+        let f = parse("description=%EF%BF%BD+\u{FFFD}".as_bytes()).unwrap();
+        assert_eq!(f.description, "\u{FFFD} \u{FFFD}");
+        // Field names may be escaped too.
+        assert_eq!(parse(b"%75rls=a").unwrap().urls, "a");
     }
 }
