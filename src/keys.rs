@@ -10,6 +10,7 @@
 use age::secrecy::{ExposeSecret, SecretString};
 use bech32::primitives::decode::CheckedHrpstring;
 use bech32::{Bech32, Hrp};
+use curve25519_dalek::{EdwardsPoint, MontgomeryPoint};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::io::{Read, Write};
@@ -39,12 +40,20 @@ impl KeyId {
 #[derive(Clone, Debug)]
 pub struct Recipient {
     key: PublicKey,
+    /// The same point in Edwards form, for the faster multiplication in
+    /// [`crate::seal`]; `None` for a u-coordinate with no Edwards point
+    /// (not a key any keygen makes), which then takes the ladder.
+    edwards: Option<EdwardsPoint>,
     id: KeyId,
 }
 
 impl Recipient {
     pub fn public_key(&self) -> &PublicKey {
         &self.key
+    }
+
+    pub fn edwards(&self) -> Option<&EdwardsPoint> {
+        self.edwards.as_ref()
     }
 
     pub fn id(&self) -> &KeyId {
@@ -62,6 +71,7 @@ impl Recipient {
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| KeyError::NotARecipient)?;
         Ok(Recipient {
             key: PublicKey::from(bytes),
+            edwards: MontgomeryPoint(bytes).to_edwards(0),
             id: KeyId::of(s),
         })
     }

@@ -230,6 +230,9 @@ pub struct Report {
     /// As typed (trimmed); each one parsed as an http(s) URL.
     urls: Vec<Zeroizing<String>>,
     description: Zeroizing<String>,
+    /// The padded size, known from validation: the encoding allocates
+    /// exactly this once, and wipes no more than this.
+    bucket: usize,
 }
 
 static_assertions::assert_not_impl_any!(Report: std::fmt::Debug, std::fmt::Display, Clone, Serialize);
@@ -326,17 +329,19 @@ impl Report {
 
         match category {
             Some(category) if problems.is_empty() => {
-                let report = Report {
+                let mut report = Report {
                     lang,
                     category,
                     where_seen,
                     urls,
                     description: Zeroizing::new(description.clone()),
+                    bucket: 0,
                 };
                 // Only pathological input (ten 2,048-character URLs in a
                 // four-byte script) can overflow the largest bucket.
-                if report.unpadded_len() > BUCKETS[BUCKETS.len() - 1] {
-                    return Err(vec![Problem::ReportTooLarge]);
+                match bucket_for(report.unpadded_len()) {
+                    Some(bucket) => report.bucket = bucket,
+                    None => return Err(vec![Problem::ReportTooLarge]),
                 }
                 Ok(report)
             }
@@ -375,10 +380,14 @@ impl Report {
     pub fn encode_padded(&self, receipt: &Receipt, received: &ReceivedDate) -> Padded {
         // One allocation of the final size: growing a Vec would leave
         // copies of the plaintext in freed memory that nobody zeroizes.
-        let mut buf = Zeroizing::new(Vec::with_capacity(BUCKETS[BUCKETS.len() - 1]));
+        let target = self.bucket;
+        let mut buf = Zeroizing::new(Vec::with_capacity(target));
         serde_json::to_writer(&mut *buf, &self.document(receipt, &received.0))
             .expect("serialising to memory cannot fail");
-        let target = bucket_for(buf.len()).expect("validate() checked the largest bucket");
+        assert!(
+            buf.len() <= target,
+            "the receipt and date placeholders must have the real lengths"
+        );
         // The document ends with `"pad":""}`: put the spaces between the quotes.
         debug_assert!(buf.ends_with(b"\"pad\":\"\"}"));
         let end = buf.len() - 2;
