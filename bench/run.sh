@@ -5,7 +5,7 @@
 # micro-benchmarks briefly, and prints (and writes) a Markdown summary.
 #
 #   bench/run.sh                      # ~6 minutes on 2 cores (after the build)
-#   SALAMA_BENCH_1M=1 bench/run.sh    # also the 1M-stored growth step (+~2.5 min, ~7 GB disk)
+#   SALAMA_BENCH_1M=1 bench/run.sh    # also the 1M-stored growth step (+~2.5 min, ~4 GB disk)
 #   SALAMA_BENCH_SECS=5 bench/run.sh  # shorter windows, rougher numbers
 #
 # Everything runs on 127.0.0.1 with bounded loops; scratch data goes to
@@ -28,11 +28,11 @@ cargo build --release "${features[@]}" --bin salama --example loadgen
 echo "== load generator: sweep, ceilings, growth (${secs} s per step)" >&2
 need_gb=3
 if [[ $growth == *1000000* ]]; then
-    need_gb=10
+    need_gb=6
 fi
 free_gb=$(df -Pk target | awk 'NR==2 {print int($4/1024/1024)}')
 if ((free_gb < need_gb)); then
-    echo "bench/run.sh: only ${free_gb} GB free under target/; this run needs ~${need_gb} GB (1M stored reports take 6.5 GB in sled)" >&2
+    echo "bench/run.sh: only ${free_gb} GB free under target/; this run needs ~${need_gb} GB (1M stored reports take ~3.5 GB)" >&2
     exit 1
 fi
 target/release/examples/loadgen run \

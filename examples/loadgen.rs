@@ -856,7 +856,7 @@ mod bench {
             results["http_ceiling"] = Value::Object(http);
 
             let mut pipe = Vec::new();
-            for (tasks, store) in [(32u64, "sled"), (128, "sled"), (32, "append")] {
+            for (tasks, store) in [(32u64, "store"), (128, "store"), (32, "append")] {
                 let data = s.work.join(format!("pipeline{tasks}{store}"));
                 let r = child_json(&[
                     "pipeline",
@@ -1064,7 +1064,7 @@ mod bench {
 
     /// `prefill --data DIR --key AGE1… --count N`: store N realistic sealed
     /// reports as fast as the library allows (256 distinct seals, each
-    /// stored many times under its own random id: sled cannot tell).
+    /// stored many times under its own random id: the store cannot tell).
     fn prefill(o: &Opts) -> Res<()> {
         let data = o.path("data")?;
         let count = o.num("count", 100_000)?;
@@ -1127,10 +1127,10 @@ mod bench {
         let r = Arc::new(recipients(&[o.str("key", "")])?);
         let reports: Arc<Vec<Report>> =
             Arc::new(typed_reports(1024).iter().map(Typed::report).collect());
-        let sink = Arc::new(match o.str("store", "sled").as_str() {
-            "sled" => Sink::Sled(Store::open(&data, unlimited_quota()).map_err(|e| e.to_string())?),
+        let sink = Arc::new(match o.str("store", "store").as_str() {
+            "store" => Sink::Store(Store::open(&data, unlimited_quota()).map_err(|e| e.to_string())?),
             "append" => Sink::Append(appender(&data)?),
-            other => return Err(format!("--store {other:?}: sled or append")),
+            other => return Err(format!("--store {other:?}: store or append")),
         });
         let rt = multi_thread()?;
         let (logs, t0, t1, c0, c1, machine) = rt.block_on(async {
@@ -1177,7 +1177,7 @@ mod bench {
             "{}",
             json!({
                 "tasks": tasks,
-                "store": o.str("store", "sled"),
+                "store": o.str("store", "store"),
                 "window_s": window,
                 "acked": lat.len(),
                 "rate": lat.len() as f64 / window,
@@ -1198,14 +1198,14 @@ mod bench {
     /// committer thread appends everything waiting as length-prefixed
     /// records with one `write` and one `fdatasync`, then acknowledges.
     enum Sink {
-        Sled(Arc<Store>),
+        Store(Arc<Store>),
         Append(std::sync::Mutex<mpsc::Sender<(Vec<u8>, tokio::sync::oneshot::Sender<()>)>>),
     }
 
     impl Sink {
         async fn put(&self, sealed: SealedReport) {
             match self {
-                Sink::Sled(store) => store.put(sealed).await.expect("durable put"),
+                Sink::Store(store) => store.put(sealed).await.expect("durable put"),
                 Sink::Append(tx) => {
                     let (ack, done) = tokio::sync::oneshot::channel();
                     let sent = tx
@@ -1340,7 +1340,7 @@ mod bench {
                 append32 = x.clone();
                 row(
                     format!(
-                        "seal + append-only file + fdatasync (no sled), {} tasks: the disk's yardstick",
+                        "seal + plain append-only file + fdatasync, {} tasks: the disk's yardstick",
                         x["tasks"]
                     ),
                     x,
@@ -1376,7 +1376,7 @@ mod bench {
         println!();
         if !at32.is_null() {
             println!(
-                "Ratios at 32 clients: ingest / HTTP ceiling (static) = {:.2}; ingest / pipeline ceiling = {:.2}; pipeline (sled) / append-only yardstick = {:.2}.\n",
+                "Ratios at 32 clients: ingest / HTTP ceiling (static) = {:.2}; ingest / pipeline ceiling = {:.2}; pipeline (`Store::put`) / append-only yardstick = {:.2}.\n",
                 f(&at32["rate"]) / f(&http32["rate"]),
                 f(&at32["rate"]) / f(&pipe32["rate"]),
                 f(&pipe32["rate"]) / f(&append32["rate"]),
