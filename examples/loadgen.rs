@@ -1128,7 +1128,9 @@ mod bench {
         let reports: Arc<Vec<Report>> =
             Arc::new(typed_reports(1024).iter().map(Typed::report).collect());
         let sink = Arc::new(match o.str("store", "store").as_str() {
-            "store" => Sink::Store(Store::open(&data, unlimited_quota()).map_err(|e| e.to_string())?),
+            "store" => {
+                Sink::Store(Store::open(&data, unlimited_quota()).map_err(|e| e.to_string())?)
+            }
             "append" => Sink::Append(appender(&data)?),
             other => return Err(format!("--store {other:?}: store or append")),
         });

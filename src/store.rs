@@ -287,7 +287,7 @@ pub struct Store {
     purged: sled::Tree,
     commits: mpsc::Sender<Put>,
     quota: Quota,
-    /// Export confirmations and purges change the book; one at a time.
+    /// Export, its confirmation and purge: one at a time.
     admin: Mutex<()>,
 }
 
@@ -457,6 +457,8 @@ impl Store {
         all: bool,
         out: W,
     ) -> Result<(PreparedExport, W), StoreError> {
+        // A purge running meanwhile could delete a segment under the walk.
+        let _one = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let meta = self.book.get();
         let from = if all {
             Position::default()
