@@ -404,6 +404,10 @@ impl Store {
     /// ends in `sync_file_range`, which does not flush the disk's cache.
     fn sync_book(&self) -> Result<(), StoreError> {
         self.sled(self.book.checkpoint())?;
+        self.sync_sled()
+    }
+
+    fn sync_sled(&self) -> Result<(), StoreError> {
         self.sled(self.db.flush())?;
         File::open(self.dir.join("db"))?.sync_data()?;
         sync_sled_blobs(&self.dir.join("blobs"))?;
@@ -505,7 +509,9 @@ impl Store {
     pub fn confirm_export(&self, p: &PreparedExport) -> Result<(), StoreError> {
         let _one = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         self.sled(self.bundles.insert(p.digest.0, pack(&p.records)))?;
-        self.sled(self.db.flush())?;
+        // Durable before the book moves: reports marked exported must
+        // always be purgeable by this digest.
+        self.sync_sled()?;
         self.book.update(|m| {
             // Another bundle may have been confirmed since this one was
             // taken: count only what is still pending.
