@@ -960,6 +960,8 @@ mod bench {
         // The 100k store is exported while serving (through the admin
         // socket), then the bundle opened offline.
         let bundle = s.work.join(format!("bundle{stored}.tar"));
+        // `salama export` never replaces a file; this is scratch.
+        let _ = std::fs::remove_file(&bundle);
         let export = stored == 100_000;
         if export {
             let t = Instant::now();

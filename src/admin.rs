@@ -260,6 +260,14 @@ impl Access {
     /// Export into `out`: written to `out.partial`, synced, renamed, and
     /// only then confirmed. Returns (count, digest).
     pub fn export(&self, all: bool, out: &Path) -> io::Result<(u64, BundleDigest)> {
+        // An earlier bundle under this name may be the only copy of its
+        // reports (they are marked exported): never replace it.
+        if out.exists() {
+            return Err(io::Error::other(format!(
+                "{} already exists: it may be the only copy of the reports it holds; choose another name",
+                out.display()
+            )));
+        }
         let partial = partial_path(out);
         let file = std::fs::OpenOptions::new()
             .write(true)
@@ -284,7 +292,10 @@ impl Access {
         let durable = |mut w: io::BufWriter<File>| -> io::Result<()> {
             w.flush()?;
             w.get_ref().sync_all()?;
-            std::fs::rename(partial, out)?;
+            // A link fails if `out` appeared meanwhile, where rename would
+            // silently replace it.
+            std::fs::hard_link(partial, out)?;
+            std::fs::remove_file(partial)?;
             if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
                 File::open(dir)?.sync_all()?;
             }
@@ -296,7 +307,9 @@ impl Access {
                     .prepare_export(all, io::BufWriter::new(file))
                     .map_err(io::Error::other)?;
                 durable(w)?;
-                store.confirm_export(&p).map_err(io::Error::other)?;
+                store
+                    .confirm_export(&p)
+                    .map_err(|e| kept(out, &p.digest, e))?;
                 Ok((p.manifest.count as u64, p.digest))
             }
             Access::Server(sock) => {
@@ -321,13 +334,25 @@ impl Access {
                     .and_then(BundleDigest::parse)
                     .ok_or_else(|| io::Error::other("the server sent no bundle digest"))?;
                 durable(w)?;
-                serde_json::to_writer(&mut s, &Request::Confirm)?;
-                s.write_all(b"\n")?;
-                Self::reply(&mut r)?;
+                let confirmed = serde_json::to_writer(&mut s, &Request::Confirm)
+                    .map_err(io::Error::from)
+                    .and_then(|()| s.write_all(b"\n"))
+                    .and_then(|()| Self::reply(&mut r));
+                confirmed.map_err(|e| kept(out, &digest, e))?;
                 Ok((reply.count.unwrap_or(0), digest))
             }
         }
     }
+}
+
+/// The bundle is safely on disk but the confirmation failed: it may or may
+/// not have taken effect, so the operator must keep the file either way.
+fn kept(out: &Path, digest: &BundleDigest, e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(format!(
+        "the bundle was written to {} (digest {digest}) but confirming it failed ({e}); \
+         its reports may already be marked exported: keep this bundle and open it",
+        out.display()
+    ))
 }
 
 fn partial_path(out: &Path) -> PathBuf {

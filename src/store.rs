@@ -409,8 +409,10 @@ impl Store {
 
     fn sync_sled(&self) -> Result<(), StoreError> {
         self.sled(self.db.flush())?;
-        File::open(self.dir.join("db"))?.sync_data()?;
+        // sled's large values (a big bundle's record list) live in files it
+        // never syncs: make them durable before the log that points at them.
         sync_sled_blobs(&self.dir.join("blobs"))?;
+        File::open(self.dir.join("db"))?.sync_data()?;
         Ok(())
     }
 
@@ -421,11 +423,11 @@ impl Store {
         if meta.pending >= q.max_pending_reports {
             return Some(Full::PendingReports);
         }
-        if meta.pending_bytes + len > q.max_pending_bytes {
+        if meta.pending_bytes.saturating_add(len) > q.max_pending_bytes {
             return Some(Full::PendingBytes);
         }
         match free_bytes(&self.dir) {
-            Ok(free) if free >= q.min_free_bytes + len => None,
+            Ok(free) if free >= q.min_free_bytes.saturating_add(len) => None,
             _ => Some(Full::DiskSpace),
         }
     }
@@ -552,13 +554,30 @@ impl Store {
             }
         }
         // Count them gone and checkpoint before erasing. A crash half-way
-        // leaves the rest live, and purging again counts only those; the
+        // leaves some live, and purging again counts only those; the
         // checkpoint also keeps start-up from walking over erased records.
-        self.book
-            .update(|m| m.exported = m.exported.saturating_sub(live.len() as u64));
+        // A bundle confirmed just before a crash may hold records still
+        // counted as pending.
+        self.book.update(|m| {
+            for (_, at) in &live {
+                if at.position() >= m.exported_to {
+                    m.pending = m.pending.saturating_sub(1);
+                    m.pending_bytes = m.pending_bytes.saturating_sub(u64::from(at.len));
+                } else {
+                    m.exported = m.exported.saturating_sub(1);
+                }
+            }
+        });
         self.sync_book()?;
-        for (id, at) in &live {
-            log.erase(id, *at)?;
+        // Blobs first, durably, then the marks: "erased" must never stand
+        // over a blob that is still there. Already-marked records are wiped
+        // again in case an earlier purge stopped between the two.
+        for (id, at) in &records {
+            log.wipe(id, *at)?;
+        }
+        log.sync()?;
+        for (_, at) in &live {
+            log.mark_erased(*at)?;
         }
         log.sync()?;
         let n = live.len() as u64;

@@ -257,7 +257,8 @@ impl Reader {
 
     fn damaged(&self, loc: Location) -> io::Error {
         io::Error::other(format!(
-            "the record at offset {} of {} is damaged: keep a copy of the data directory and report this",
+            "the record at offset {} of {} is damaged, or its purge was interrupted: run the \
+             purge again if one was interrupted; otherwise keep a copy of the data directory and report this",
             loc.offset,
             segment_path(&self.dir, loc.seg).display()
         ))
@@ -278,26 +279,39 @@ impl Reader {
         }
     }
 
-    /// Erase record `id` at `loc`: mark it erased, then punch a hole over
-    /// its blob (or write zeros where the filesystem cannot punch). False
-    /// if it was erased already. Durable only after [`Reader::sync`].
-    pub fn erase(&mut self, id: &[u8; 16], loc: Location) -> io::Result<bool> {
+    /// Destroy the blob of record `id` at `loc`, erased-marked or not:
+    /// punch a hole over it (or write zeros where the filesystem cannot
+    /// punch). The header stays as it is; see [`Reader::mark_erased`].
+    /// Durable only after [`Reader::sync`].
+    pub fn wipe(&mut self, id: &[u8; 16], loc: Location) -> io::Result<()> {
         use rustix::fs::{FallocateFlags, fallocate};
-        if !self.is_live(id, loc)? {
-            return Ok(false);
+        let mut h = [0u8; HEADER as usize];
+        let f = match self.file(loc.seg) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        f.read_exact_at(&mut h, loc.offset)?;
+        if !parse_header(&h).is_some_and(|h| h.id == *id && h.len == loc.len) {
+            return Err(self.damaged(loc));
         }
         let f = self.file(loc.seg)?;
-        f.write_all_at(&ERASED, loc.offset)?;
         let flags = FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE;
         let (at, len) = (loc.offset + HEADER, u64::from(loc.len));
         match fallocate(f, flags, at, len) {
-            Ok(()) => Ok(true),
+            Ok(()) => Ok(()),
             Err(e) if e == rustix::io::Errno::OPNOTSUPP => {
-                f.write_all_at(&vec![0u8; loc.len as usize], at)?;
-                Ok(true)
+                f.write_all_at(&vec![0u8; loc.len as usize], at)
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Mark a wiped record erased, so walks skip it. Only after the wipe
+    /// is durable: a crash in between must leave "live but damaged" (the
+    /// purge is run again), never "erased" over a blob still there.
+    pub fn mark_erased(&mut self, loc: Location) -> io::Result<()> {
+        self.file(loc.seg)?.write_all_at(&ERASED, loc.offset)
     }
 
     /// fdatasync every segment this reader touched.
@@ -343,6 +357,63 @@ pub struct Found {
     pub id: [u8; 16],
     pub at: Location,
     pub erased: bool,
+}
+
+/// The record at `offset`, or `None` if what is there is not a whole,
+/// intact record (I/O errors are errors, never "not a record").
+fn read_record(
+    r: &mut BufReader<&File>,
+    seg: u32,
+    offset: u64,
+    size: u64,
+    header: &mut [u8; HEADER as usize],
+    blob: &mut Vec<u8>,
+) -> io::Result<Option<Found>> {
+    if offset + HEADER > size {
+        return Ok(None);
+    }
+    r.read_exact(header)?;
+    let Some(h) = parse_header(header) else {
+        return Ok(None);
+    };
+    let at = Location {
+        seg,
+        offset,
+        len: h.len,
+    };
+    if offset + at.span() > size {
+        return Ok(None);
+    }
+    if h.erased {
+        r.seek_relative(i64::from(h.len))?;
+    } else {
+        blob.resize(h.len as usize, 0);
+        r.read_exact(blob)?;
+        if checksum(&h.id, h.len, blob) != h.sum {
+            return Ok(None);
+        }
+    }
+    Ok(Some(Found {
+        id: h.id,
+        at,
+        erased: h.erased,
+    }))
+}
+
+/// The offset of an intact live record that starts after `offset`, if any.
+fn whole_record_after(file: &File, offset: u64, size: u64) -> io::Result<Option<u64>> {
+    let mut rest = vec![0u8; (size - offset) as usize];
+    file.read_exact_at(&mut rest, offset)?;
+    for i in 1..rest.len() {
+        if rest[i..].starts_with(&MAGIC)
+            && let Some(h) = parse_header(&rest[i..])
+            && let Some(blob) = rest.get(i + HEADER as usize..i + HEADER as usize + h.len as usize)
+            && checksum(&h.id, h.len, blob) == h.sum
+        {
+            return Ok(Some(offset + i as u64));
+        }
+    }
+    Ok(None)
 }
 
 /// What [`scan`] saw.
@@ -397,39 +468,28 @@ pub fn scan(
         r.seek(SeekFrom::Start(offset))?;
         let mut header = [0u8; HEADER as usize];
         while offset < size {
-            let found = (|| {
-                if offset + HEADER > size {
-                    return None;
-                }
-                r.read_exact(&mut header).ok()?;
-                let h = parse_header(&header)?;
-                let at = Location {
-                    seg,
-                    offset,
-                    len: h.len,
-                };
-                if offset + at.span() > size {
-                    return None;
-                }
-                if h.erased {
-                    r.seek_relative(i64::from(h.len)).ok()?;
-                } else {
-                    blob.resize(h.len as usize, 0);
-                    r.read_exact(&mut blob).ok()?;
-                    if checksum(&h.id, h.len, &blob) != h.sum {
-                        return None;
-                    }
-                }
-                Some(Found {
-                    id: h.id,
-                    at,
-                    erased: h.erased,
-                })
-            })();
+            let found = read_record(&mut r, seg, offset, size, &mut header, &mut blob)?;
             let Some(found) = found else {
                 if seg == newest && cut_torn_tail {
+                    // Only the last group written can be torn, and nothing
+                    // after it was acknowledged. A whole record further on
+                    // means this is damage, not a torn tail: cutting would
+                    // destroy acknowledged reports, so stop instead.
+                    if let Some(later) = whole_record_after(&file, offset, size)? {
+                        return Err(io::Error::other(format!(
+                            "{}: unreadable record at offset {offset}, but a whole record follows at \
+                             offset {later}: this is damage, not an interrupted write. Salama will not \
+                             cut acknowledged reports: copy the data directory, then report this",
+                            path.display()
+                        )));
+                    }
                     file.set_len(offset)?;
                     file.sync_data()?;
+                    out.warnings.push(format!(
+                        "{}: cut {} bytes at offset {offset}: a write interrupted by a crash, never acknowledged",
+                        path.display(),
+                        size - offset
+                    ));
                     size = offset;
                 } else {
                     out.warnings.push(format!(
@@ -493,7 +553,7 @@ mod tests {
             vec![(id(1), locs[0], false), (id(2), locs[1], false)]
         );
         assert_eq!(s.end, end);
-        assert!(s.warnings.is_empty());
+        assert_eq!(s.warnings.len(), 1, "the cut is reported");
         let len = std::fs::metadata(segment_path(dir.path(), 1))
             .unwrap()
             .len();
@@ -511,9 +571,15 @@ mod tests {
             .unwrap();
         let mut r = Reader::new(dir.path());
         assert!(r.read(&id(1), locs[0]).is_ok());
-        assert!(r.erase(&id(1), locs[0]).unwrap());
-        assert!(!r.erase(&id(1), locs[0]).unwrap());
-        assert!(r.erase(&id(9), locs[1]).is_err());
+        r.wipe(&id(1), locs[0]).unwrap();
+        // Wiped but not yet marked: damaged, never silently live.
+        assert!(r.read(&id(1), locs[0]).is_err());
+        assert!(r.is_live(&id(1), locs[0]).unwrap());
+        r.mark_erased(locs[0]).unwrap();
+        assert!(!r.is_live(&id(1), locs[0]).unwrap());
+        // Wiping again is harmless; the wrong id is refused.
+        r.wipe(&id(1), locs[0]).unwrap();
+        assert!(r.wipe(&id(9), locs[1]).is_err());
         r.sync().unwrap();
         let bytes = std::fs::read(segment_path(dir.path(), 1)).unwrap();
         assert_eq!(&bytes[..4], b"SLMX");
@@ -543,6 +609,29 @@ mod tests {
             .unwrap()
             .len();
         assert_eq!(len, l1[0].span());
+    }
+
+    /// Damage followed by a whole record is not a torn tail: start-up must
+    /// refuse rather than cut acknowledged reports.
+    #[test]
+    fn damage_before_whole_records_is_never_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = Appender::open(dir.path(), 1, 0, SEGMENT_BYTES).unwrap();
+        let locs = a
+            .commit(&[(id(1), b"one".as_slice()), (id(2), b"two")])
+            .unwrap();
+        let path = segment_path(dir.path(), 1);
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all_at(b"X", locs[0].offset + HEADER).unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        let err = scan(dir.path(), Position::default(), None, true, |_| {})
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string().contains("not an interrupted write"),
+            "{err}"
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), before);
     }
 
     #[test]

@@ -282,6 +282,18 @@ fn two_hundred_concurrent_reports_are_all_exported_exactly_once() {
     // A second export right away has nothing new.
     let bundle2 = t.path().join("b2.tar");
     export(&data, &bundle2, false);
+    // And never over an earlier bundle, the only copy of its reports.
+    let before = std::fs::read(&bundle).unwrap();
+    let o = salama(&[
+        "export",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&bundle).unwrap(), before);
     let out = t.path().join("o");
     let (ok, _, err) = open(&bundle, &[&id], &out);
     assert!(ok, "{err}");
