@@ -481,7 +481,7 @@ impl Store {
         // the bundle: refuse the whole export instead.
         if !scanned.warnings.is_empty() {
             return Err(StoreError::Io(io::Error::other(format!(
-                "{}; nothing was exported: keep a copy of the data directory and report this",
+                "{}; nothing was exported. If a purge was interrupted, run it again; otherwise keep a copy of the data directory and report this",
                 scanned.warnings.join("; ")
             ))));
         }
@@ -1019,5 +1019,45 @@ mod tests {
             .unwrap()
             .0;
         assert_eq!(p.manifest.count, 1);
+    }
+
+    /// A purge cut short after wiping blobs but before marking them: the
+    /// records read as damaged (export --all refuses, never skips), and
+    /// purging again finishes the job.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_purge_interrupted_between_wipe_and_mark_is_finished_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Quota::default()).unwrap();
+        for n in 0..3 {
+            store.put(sealed(n)).await.unwrap();
+        }
+        let s2 = store.clone();
+        let p = tokio::task::spawn_blocking(move || {
+            let (p, _) = s2.prepare_export(false, Vec::new())?;
+            s2.confirm_export(&p)?;
+            Ok::<_, StoreError>(p)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let mut log = segment::Reader::new(&store.segments);
+        let (id, at) = p.records[0];
+        log.wipe(&id, at).unwrap();
+        log.sync().unwrap();
+
+        let s2 = store.clone();
+        let all =
+            tokio::task::spawn_blocking(move || s2.prepare_export(true, Vec::new()).map(|_| ()))
+                .await
+                .unwrap();
+        assert!(all.unwrap_err().to_string().contains("purge was interrupted"));
+        let s2 = store.clone();
+        let n = tokio::task::spawn_blocking(move || s2.purge(p.digest))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(store.count_all(), 0);
+        assert_eq!(store.status().exported, 0);
     }
 }
