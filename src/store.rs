@@ -860,16 +860,21 @@ mod tests {
         }
     }
 
-    async fn export_and_confirm(store: &Arc<Store>) -> (BundleDigest, Vec<u8>) {
+    async fn export_confirmed(store: &Arc<Store>, all: bool) -> (PreparedExport, Vec<u8>) {
         let s2 = store.clone();
         tokio::task::spawn_blocking(move || {
-            let (p, bytes) = s2.prepare_export(false, Vec::new())?;
+            let (p, bytes) = s2.prepare_export(all, Vec::new())?;
             s2.confirm_export(&p)?;
-            Ok::<_, StoreError>((p.digest, bytes))
+            Ok::<_, StoreError>((p, bytes))
         })
         .await
         .unwrap()
         .unwrap()
+    }
+
+    async fn export_and_confirm(store: &Arc<Store>) -> (BundleDigest, Vec<u8>) {
+        let (p, bytes) = export_confirmed(store, false).await;
+        (p.digest, bytes)
     }
 
     #[tokio::test]
@@ -979,15 +984,7 @@ mod tests {
         for n in 4..6 {
             store.put(sealed(n)).await.unwrap();
         }
-        let s2 = store.clone();
-        let everything = tokio::task::spawn_blocking(move || {
-            let (p, _) = s2.prepare_export(true, Vec::new())?;
-            s2.confirm_export(&p)?;
-            Ok::<_, StoreError>(p)
-        })
-        .await
-        .unwrap()
-        .unwrap();
+        let (everything, _) = export_confirmed(&store, true).await;
         assert_eq!(everything.manifest.count, 6);
         let st = store.status();
         assert_eq!(
@@ -1031,15 +1028,7 @@ mod tests {
         for n in 0..3 {
             store.put(sealed(n)).await.unwrap();
         }
-        let s2 = store.clone();
-        let p = tokio::task::spawn_blocking(move || {
-            let (p, _) = s2.prepare_export(false, Vec::new())?;
-            s2.confirm_export(&p)?;
-            Ok::<_, StoreError>(p)
-        })
-        .await
-        .unwrap()
-        .unwrap();
+        let (p, _) = export_confirmed(&store, false).await;
         let mut log = segment::Reader::new(&store.segments);
         let (id, at) = p.records[0];
         log.wipe(&id, at).unwrap();
@@ -1050,7 +1039,11 @@ mod tests {
             tokio::task::spawn_blocking(move || s2.prepare_export(true, Vec::new()).map(|_| ()))
                 .await
                 .unwrap();
-        assert!(all.unwrap_err().to_string().contains("purge was interrupted"));
+        assert!(
+            all.unwrap_err()
+                .to_string()
+                .contains("purge was interrupted")
+        );
         let s2 = store.clone();
         let n = tokio::task::spawn_blocking(move || s2.purge(p.digest))
             .await
