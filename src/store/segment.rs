@@ -264,19 +264,25 @@ impl Reader {
         ))
     }
 
-    /// Is record `id` at `loc` still there (true) or erased (false)?
-    pub fn is_live(&mut self, id: &[u8; 16], loc: Location) -> io::Result<bool> {
+    /// Whether record `id` at `loc` is marked erased; `None` if its whole
+    /// segment is gone (emptied by the purge of another bundle that held
+    /// it too). Anything but record `id` there is damage.
+    fn erased(&mut self, id: &[u8; 16], loc: Location) -> io::Result<Option<bool>> {
         let mut h = [0u8; HEADER as usize];
         match self.file(loc.seg) {
             Ok(f) => f.read_exact_at(&mut h, loc.offset)?,
-            // Emptied by the purge of another bundle that held it too.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         }
         match parse_header(&h) {
-            Some(h) if h.id == *id && h.len == loc.len => Ok(!h.erased),
+            Some(h) if h.id == *id && h.len == loc.len => Ok(Some(h.erased)),
             _ => Err(self.damaged(loc)),
         }
+    }
+
+    /// Is record `id` at `loc` still there (true) or erased (false)?
+    pub fn is_live(&mut self, id: &[u8; 16], loc: Location) -> io::Result<bool> {
+        Ok(self.erased(id, loc)? == Some(false))
     }
 
     /// Destroy the blob of record `id` at `loc`, erased-marked or not:
@@ -285,15 +291,8 @@ impl Reader {
     /// Durable only after [`Reader::sync`].
     pub fn wipe(&mut self, id: &[u8; 16], loc: Location) -> io::Result<()> {
         use rustix::fs::{FallocateFlags, fallocate};
-        let mut h = [0u8; HEADER as usize];
-        let f = match self.file(loc.seg) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        f.read_exact_at(&mut h, loc.offset)?;
-        if !parse_header(&h).is_some_and(|h| h.id == *id && h.len == loc.len) {
-            return Err(self.damaged(loc));
+        if self.erased(id, loc)?.is_none() {
+            return Ok(());
         }
         let f = self.file(loc.seg)?;
         let flags = FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE;
