@@ -235,7 +235,7 @@ impl Book {
         *self.meta.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn update<T>(&self, f: impl FnOnce(&mut Meta) -> T) -> T {
+    fn update(&self, f: impl FnOnce(&mut Meta)) {
         f(&mut self.meta.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
@@ -295,7 +295,6 @@ pub struct Store {
 /// only once the operator's copy is safely on disk.
 pub struct PreparedExport {
     pub manifest: Manifest,
-    pub manifest_bytes: Vec<u8>,
     pub digest: BundleDigest,
     records: Vec<([u8; 16], Location)>,
     /// The end of the log when the bundle was taken.
@@ -491,11 +490,10 @@ impl Store {
         for (id, at) in &records {
             w.add(&hex(id), &log.read(id, *at)?)?;
         }
-        let (manifest, manifest_bytes, digest, out) = w.finish()?;
+        let (manifest, _, digest, out) = w.finish()?;
         Ok((
             PreparedExport {
                 manifest,
-                manifest_bytes,
                 digest,
                 records,
                 end: meta.end,
@@ -652,51 +650,46 @@ fn group_commit(mut log: segment::Appender, book: Arc<Book>, rx: mpsc::Receiver<
     let mut last_checkpoint = Instant::now();
     let mut checkpoint_due = false;
     loop {
-        let first = if checkpoint_due {
-            match rx.recv_timeout(CHECKPOINT_EVERY) {
-                Ok(p) => p,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    // Quiet now: checkpoint what came in.
-                    checkpoint_due = book.checkpoint().is_err();
-                    last_checkpoint = Instant::now();
-                    continue;
+        match rx.recv_timeout(CHECKPOINT_EVERY) {
+            Ok(first) => {
+                let mut group = vec![first];
+                group.extend(rx.try_iter());
+                let result = commit_group(&mut log, &book, &group);
+                checkpoint_due |= result.is_ok();
+                for p in group {
+                    let _ = p.ack.send(result.clone());
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
-        } else {
-            match rx.recv() {
-                Ok(p) => p,
-                Err(_) => return,
-            }
-        };
-        let mut group = vec![first];
-        group.extend(rx.try_iter());
-        let records: Vec<([u8; 16], &[u8])> =
-            group.iter().map(|p| (p.id, p.sealed.as_bytes())).collect();
-        let result = match log.commit(&records) {
-            Ok(locations) => {
-                let bytes: u64 = locations.iter().map(|at| u64::from(at.len)).sum();
-                let end = log.position();
-                book.update(|m| {
-                    m.end = end;
-                    m.pending += locations.len() as u64;
-                    m.pending_bytes += bytes;
-                });
-                checkpoint_due = true;
-                Ok(())
-            }
-            Err(e) => Err(CommitFailure::io(&e)),
-        };
-        drop(records);
-        for p in group {
-            let _ = p.ack.send(result.clone());
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
+        // About once a second while reports arrive, and once after they
+        // stop (a quiet second has passed since the last group then). A
+        // failed checkpoint loses nothing: start-up walks further.
         if checkpoint_due && last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
-            // A failed checkpoint loses nothing: start-up walks further.
             checkpoint_due = book.checkpoint().is_err();
             last_checkpoint = Instant::now();
         }
     }
+}
+
+/// Write one group durably and count it.
+fn commit_group(
+    log: &mut segment::Appender,
+    book: &Book,
+    group: &[Put],
+) -> Result<(), CommitFailure> {
+    let records: Vec<([u8; 16], &[u8])> =
+        group.iter().map(|p| (p.id, p.sealed.as_bytes())).collect();
+    let locations = log.commit(&records).map_err(|e| CommitFailure::io(&e))?;
+    let bytes: u64 = locations.iter().map(|at| u64::from(at.len)).sum();
+    let end = log.position();
+    book.update(|m| {
+        m.end = end;
+        m.pending += locations.len() as u64;
+        m.pending_bytes += bytes;
+    });
+    Ok(())
 }
 
 /// sled writes values too large for its log (a big bundle's record list)
