@@ -173,15 +173,20 @@ impl Appender {
                 Ok(locations)
             }
             Err(e) => {
-                self.undo_to(self.end);
+                self.undo();
                 Err(e)
             }
         }
     }
 
-    fn undo_to(&mut self, end: u64) {
-        match self.file.set_len(end).and_then(|()| self.file.sync_data()) {
-            Ok(()) => self.end = end,
+    /// Cut off whatever a failed group left after the durable end.
+    fn undo(&mut self) {
+        match self
+            .file
+            .set_len(self.end)
+            .and_then(|()| self.file.sync_data())
+        {
+            Ok(()) => {}
             Err(e) => {
                 self.broken = Some(format!(
                     "a failed write to {} could not be undone ({e}); restart salama, which recovers the log",
