@@ -68,7 +68,7 @@ impl Site {
     pub fn organisation(&self, lang: Lang) -> String {
         match &self.organisation {
             Some(name) => name.clone(),
-            None => crate::web::i18n::tr(lang, "organisation-default"),
+            None => crate::ui::i18n::tr(lang, "organisation-default"),
         }
     }
 

@@ -15,7 +15,9 @@
 //! | 7 | [`admin`] | the operator exports a [`bundle`] and purges it, while serving |
 //! | 8 | [`open`] | the analyst verifies and decrypts a bundle offline |
 //!
-//! [`hygiene`] keeps plaintext out of core dumps and debuggers in both builds.
+//! [`ui`] (translations, stylesheet, page frame) is shared by the reporter
+//! pages and the analysts' desk. [`hygiene`] keeps plaintext out of core
+//! dumps and debuggers in both builds.
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "server")]
@@ -33,5 +35,6 @@ pub mod report;
 pub mod seal;
 #[cfg(feature = "server")]
 pub mod store;
+pub mod ui;
 #[cfg(feature = "server")]
 pub mod web;

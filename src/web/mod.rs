@@ -3,7 +3,6 @@
 //! ([`run_listener`]) and the onion service are two sources for it.
 
 pub mod form;
-pub mod i18n;
 pub mod pages;
 pub mod routes;
 

@@ -3,13 +3,14 @@
 //! maud's escaping (never `PreEscaped`). No scripts, no outside resources:
 //! one stylesheet from this server.
 
-use super::i18n::{tr, tr_args};
 use crate::config::Site;
 use crate::report::{
     Category, Field, FormInput, Lang, MAX_DESCRIPTION_CHARS, MAX_URL_CHARS, Problem, Receipt,
     WhereSeen,
 };
-use maud::{DOCTYPE, Markup, html};
+use crate::ui::frame::{self, Frame, Link, dir};
+use crate::ui::i18n::{tr, tr_args};
+use maud::{Markup, html};
 
 /// The page a language link should point at, so switching language keeps
 /// the reporter where they are.
@@ -30,58 +31,32 @@ impl Page {
     }
 }
 
-fn dir(lang: Lang) -> &'static str {
-    if lang.is_rtl() { "rtl" } else { "ltr" }
-}
-
-/// Every page: a sticky bar with the name and "Leave quickly" (so the way
-/// out is one tap away however far down the form the reporter is), the
-/// language links (each in its own language, keeping the page), the page's
-/// own content, and the footer.
+/// Every reporter page: the shared frame with "Leave quickly", the
+/// reporter's navigation and the privacy note.
 fn layout(lang: Lang, site: &Site, page: Page, title: &str, main: Markup) -> Markup {
     let t = |id: &str| tr(lang, id);
-    html! {
-        (DOCTYPE)
-        html lang=(lang.id()) dir=(dir(lang)) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) " · " (site.name) }
-                link rel="stylesheet" href="/static/style.css";
-            }
-            body {
-                a class="skip" href="#main" { (t("skip-to-content")) }
-                header class="top" {
-                    p class="brand" { a href=(Page::Home.path(lang)) { (site.name) } }
-                    a class="leave" href=(site.leave_url) rel="noreferrer" { (t("leave-quickly")) }
-                }
-                nav class="langs" aria-label=(t("lang-switch-label")) {
-                    ul {
-                        @for l in Lang::ALL {
-                            li {
-                                a href=(page.path(l)) lang=(l.id()) hreflang=(l.id())
-                                    aria-current=[(l == lang).then_some("page")] {
-                                    (tr(l, "language-name"))
-                                }
-                            }
-                        }
-                    }
-                }
-                main id="main" tabindex="-1" { (main) }
-                footer {
-                    nav aria-label=(t("nav-label")) {
-                        ul {
-                            li { a href=(Page::Home.path(lang)) { (t("nav-report")) } }
-                            li { a href=(Page::About.path(lang)) { (t("nav-about")) } }
-                            li { a href=(Page::Help.path(lang)) { (t("nav-help")) } }
-                        }
-                    }
-                    p class="small" { (t("privacy-note")) }
-                }
-            }
-        }
-    }
+    let lang_href = |l: Lang| page.path(l);
+    let frame = Frame {
+        lang,
+        title,
+        brand: &site.name,
+        home: Page::Home.path(lang),
+        leave: Some(&site.leave_url),
+        lang_href: &lang_href,
+        nav: [
+            (Page::Home, "nav-report"),
+            (Page::About, "nav-about"),
+            (Page::Help, "nav-help"),
+        ]
+        .into_iter()
+        .map(|(p, id)| Link {
+            href: p.path(lang),
+            text: t(id),
+        })
+        .collect(),
+        note: Some(t("privacy-note")),
+    };
+    frame::page(&frame, main)
 }
 
 /// `/`: the three languages, each in its own script. The heading says

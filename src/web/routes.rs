@@ -31,8 +31,6 @@ const SUBMISSION_WAIT: Duration = Duration::from_secs(5);
 
 pub type Resp = Response<Full<Bytes>>;
 
-pub const STYLESHEET: &str = include_str!("style.css");
-
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The headers every response carries, whatever it is.
@@ -109,12 +107,12 @@ where
             not_allowed(state, default, "GET, HEAD")
         };
     }
-    if path == "/static/style.css" {
+    if path == crate::ui::STYLESHEET_PATH {
         return if get {
             respond(
                 StatusCode::OK,
                 "text/css; charset=utf-8",
-                Bytes::from_static(STYLESHEET.as_bytes()),
+                Bytes::from_static(crate::ui::STYLESHEET.as_bytes()),
             )
         } else {
             not_allowed(state, default, "GET, HEAD")

@@ -1,16 +1,18 @@
-//! Every visible string is a Fluent message in `locales/{ar,fr,en}.ftl`,
-//! compiled into the binary. A test fails if any locale lacks a message
-//! another one has, or if a file does not parse.
+//! Every visible string is a Fluent message in `locales/*.ftl`, compiled
+//! into the binary: one file per language for each audience (the reporter
+//! pages; the analysts' desk adds its own). A test fails if any language
+//! lacks a message another one has, or if a file does not parse.
 
 use crate::report::Lang;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use std::sync::LazyLock;
 
-pub const SOURCES: [(Lang, &str); 3] = [
-    (Lang::Ar, include_str!("locales/ar.ftl")),
-    (Lang::Fr, include_str!("locales/fr.ftl")),
-    (Lang::En, include_str!("locales/en.ftl")),
+/// Each language's Fluent sources, in the order of [`Lang::ALL`].
+pub const SOURCES: [(Lang, &[&str]); 3] = [
+    (Lang::Ar, &[include_str!("locales/ar.ftl")]),
+    (Lang::Fr, &[include_str!("locales/fr.ftl")]),
+    (Lang::En, &[include_str!("locales/en.ftl")]),
 ];
 
 type Bundle = FluentBundle<FluentResource>;
@@ -18,16 +20,19 @@ type Bundle = FluentBundle<FluentResource>;
 static BUNDLES: LazyLock<Vec<(Lang, Bundle)>> = LazyLock::new(|| {
     SOURCES
         .iter()
-        .map(|(lang, src)| {
-            let res = FluentResource::try_new((*src).to_owned())
-                .unwrap_or_else(|(_, errs)| panic!("{}.ftl does not parse: {errs:?}", lang.id()));
+        .map(|(lang, sources)| {
             let id = lang.id().parse().expect("language ids are valid");
             let mut b = FluentBundle::new_concurrent(vec![id]);
             // Pages put variable text (URLs, codes) in their own elements
             // with `dir`, so Unicode isolation marks are not needed here.
             b.set_use_isolating(false);
-            b.add_resource(res)
-                .unwrap_or_else(|errs| panic!("{}.ftl has duplicate ids: {errs:?}", lang.id()));
+            for src in *sources {
+                let res = FluentResource::try_new((*src).to_owned()).unwrap_or_else(|(_, errs)| {
+                    panic!("a {} .ftl file does not parse: {errs:?}", lang.id())
+                });
+                b.add_resource(res)
+                    .unwrap_or_else(|errs| panic!("{} has duplicate ids: {errs:?}", lang.id()));
+            }
             (*lang, b)
         })
         .collect()
@@ -68,14 +73,16 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
-    fn ids(src: &str) -> BTreeSet<String> {
-        let res = FluentResource::try_new(src.to_owned()).expect("parses");
-        res.entries()
-            .filter_map(|e| match e {
+    fn ids(sources: &[&str]) -> BTreeSet<String> {
+        let mut all = BTreeSet::new();
+        for src in sources {
+            let res = FluentResource::try_new((*src).to_owned()).expect("parses");
+            all.extend(res.entries().filter_map(|e| match e {
                 fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
                 _ => None,
-            })
-            .collect()
+            }));
+        }
+        all
     }
 
     #[test]
