@@ -50,10 +50,15 @@ fn report_for_bucket(bucket: usize) -> Report {
         description.pop();
     }
     let input = FormInput {
-        urls: "https://example.com/profile/12345\nhttp://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstu.onion/g/7".into(),
+        urls: "https://example.com/profile/12345\nhttp://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/g/7".into(),
         category: "grooming".into(),
         where_seen: "messaging-app".into(),
         description,
+        platform: String::new(),
+        platform_name: String::new(),
+        accounts: String::new(),
+        money: String::new(),
+        images: String::new(),
     };
     let report = Report::validate(&input, Lang::Ar, &Category::ALL)
         .unwrap_or_else(|_| panic!("the benchmark report is valid"));
@@ -88,11 +93,16 @@ fn seal(c: &mut Criterion) {
 fn validate_encode(c: &mut Criterion) {
     let mut g = c.benchmark_group("report");
     let input = FormInput {
-        urls: "https://example.com/u/123\nwww.example.org/groups/987?ref=share\nhttp://abcdefghijklmnop.onion/x".into(),
+        urls: "https://example.com/u/123\nwww.example.org/groups/987?ref=share\nhttp://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/x".into(),
         category: "sextortion".into(),
         where_seen: "social-network".into(),
         description: "وصلتني رسالة من هذا الحساب يطلب صوراً، the profile claims to be 14 years old. "
             .repeat(8),
+        platform: "instagram".into(),
+        platform_name: String::new(),
+        accounts: "@someone_14\nuser.name.2009".into(),
+        money: "yes".into(),
+        images: "unsure".into(),
     };
     g.bench_function("validate+encode_padded", |b| {
         b.iter(|| {
@@ -111,7 +121,7 @@ fn web(c: &mut Criterion) {
     let body: String = form_urlencoded::Serializer::new(String::new())
         .append_pair(
             "urls",
-            "https://example.com/u/123\nhttp://abcdefghijklmnop.onion/x",
+            "https://example.com/u/123\nhttp://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/x",
         )
         .append_pair("category", "grooming")
         .append_pair("where_seen", "website")

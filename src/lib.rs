@@ -9,7 +9,7 @@
 //! | 1 | [`onion`] / `web::run` | byte streams arrive (onion service or loopback listener) |
 //! | 2 | [`web`] | HTTP, routes, pages, the size-capped form body |
 //! | 3 | [`report`] | the form is parsed, then validated into a [`report::Report`] |
-//! | 4 | [`report`] | the report is encoded as padded, versioned JSON |
+//! | 4 | [`document`] | the report is encoded as padded, versioned JSON ([`receipt`]: the reporter's code) |
 //! | 5 | [`seal`] | the padded plaintext is sealed (age v1) to every key in [`keys`] |
 //! | 6 | [`store`] | the sealed blob is written and group-committed (flush + fdatasync) |
 //! | 7 | [`admin`] | the operator exports a [`bundle`] and purges it, while serving |
@@ -25,12 +25,14 @@ pub mod admin;
 pub mod bundle;
 #[cfg(feature = "server")]
 pub mod config;
+pub mod document;
 pub mod hygiene;
 pub mod keys;
 #[cfg(feature = "onion")]
 pub mod onion;
 pub mod open;
 pub mod passphrase;
+pub mod receipt;
 pub mod report;
 pub mod seal;
 #[cfg(feature = "server")]

@@ -12,7 +12,7 @@
 
 use crate::bundle::{self, BundleDigest, BundleError};
 use crate::keys::Identity;
-use crate::report::{Document, parse_web_url};
+use crate::report::Document;
 use maud::{DOCTYPE, Markup, html};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -89,7 +89,7 @@ pub fn read_and_decrypt<R: Read>(input: R, identities: &[Identity]) -> Result<Op
             }
         }
     }
-    good.sort_by(|a, b| (&a.1.received, &a.1.receipt).cmp(&(&b.1.received, &b.1.receipt)));
+    good.sort_by(|a, b| (a.1.received(), a.1.receipt()).cmp(&(b.1.received(), b.1.receipt())));
     Ok(Opened {
         digest: verified.digest,
         good,
@@ -138,7 +138,7 @@ pub fn open(
         });
         all_good.extend(opened.good);
     }
-    all_good.sort_by(|a, b| (&a.1.received, &a.1.receipt).cmp(&(&b.1.received, &b.1.receipt)));
+    all_good.sort_by(|a, b| (a.1.received(), a.1.receipt()).cmp(&(b.1.received(), b.1.receipt())));
     let digests: Vec<BundleDigest> = outcomes.iter().map(|o| o.digest).collect();
     write_outputs(out, &all_good, &digests, &all_bad)
         .map_err(|e| OpenError::Write(out.into(), e))?;
@@ -159,15 +159,8 @@ fn private_file(path: &Path) -> std::io::Result<BufWriter<File>> {
 fn url_counts(good: &[(String, Document)]) -> Vec<(String, usize)> {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for (_, doc) in good {
-        let mut mine: Vec<String> = doc
-            .urls
-            .iter()
-            .map(|u| {
-                parse_web_url(u, 0)
-                    .map(|u| u.to_string())
-                    .unwrap_or_else(|_| u.clone())
-            })
-            .collect();
+        // Normalised when the document was checked on decoding.
+        let mut mine: Vec<String> = doc.urls().iter().map(|(_, u)| (*u).to_owned()).collect();
         mine.sort();
         mine.dedup();
         for u in mine {
@@ -256,14 +249,14 @@ fn triage_page(
                 h2 { "Reports" }
                 @for (id, d) in good {
                     article {
-                        h3 { "Receipt " code { (d.receipt) } }
+                        h3 { "Receipt " code { (d.receipt()) } }
                         table {
-                            tr { th { "Received" } td { (d.received) } }
-                            tr { th { "Language" } td { (d.language.id()) } }
-                            tr { th { "Category" } td { (d.category.id()) } }
-                            tr { th { "Where seen" } td { (d.where_seen.map(|w| w.id()).unwrap_or("not said")) } }
-                            tr { th { "URLs" } td { ul { @for u in &d.urls { li { code dir="ltr" { (u) } } } } } }
-                            tr { th { "Description" } td class="desc" lang=(d.language.id()) dir="auto" { (d.description) } }
+                            tr { th { "Received" } td { (d.received()) } }
+                            tr { th { "Language" } td { (d.language().id()) } }
+                            tr { th { "Category" } td { (d.category().map(|c| c.id()).unwrap_or("addition")) } }
+                            tr { th { "Where seen" } td { (d.where_seen().map(|w| w.id()).unwrap_or("not said")) } }
+                            tr { th { "URLs" } td { ul { @for (_, u) in d.urls() { li { code dir="ltr" { (u) } } } } } }
+                            tr { th { "Description" } td class="desc" lang=(d.language().id()) dir="auto" { (d.description()) } }
                             tr { th { "Entry" } td { code { (id) } } }
                         }
                     }

@@ -1,29 +1,34 @@
-//! Step 3–4 of the data path: what the reporter typed ([`FormInput`]) is
-//! validated into a [`Report`], the only type [`crate::seal`] accepts, and
-//! encoded as the padded, versioned JSON document that goes inside the seal.
+//! Step 3 of the data path: what the reporter typed ([`FormInput`]) is
+//! validated into a [`Report`], the only type [`crate::seal`] accepts. The
+//! form asks first what happened ([`Category`]), then for the details
+//! that fit it: web addresses for images and videos; the platform and the
+//! offender's accounts for grooming and sextortion. A follow-up addition
+//! ([`Kind::Addition`]) is validated here too. The document the report
+//! becomes inside the seal is [`crate::document`].
 //!
 //! Nothing here derives `Debug`, `Display`, `Clone` or `Serialize` on
 //! plaintext: the compiler refuses to print a report by accident. Every
 //! buffer that holds report text is `Zeroizing`.
 
+pub mod address;
+
+pub use crate::document::{BUCKETS, Document, DocumentError, Padded, ReceivedDate, bucket_for};
+pub use crate::receipt::Receipt;
+pub use address::{Address, MAX_URL_CHARS};
+
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
-use url::Url;
 use zeroize::{Zeroize, Zeroizing};
 
-/// At least one URL is required, at most this many.
+/// At most this many web addresses in one report.
 pub const MAX_URLS: usize = 10;
-/// Per URL, in characters as typed.
-pub const MAX_URL_CHARS: usize = 2048;
-/// The optional description, in characters.
+/// The description ("what happened"), in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;
-
-/// Padded plaintext sizes. Every sealed report is one of these plus the age
-/// overhead, so the size of a blob says nothing about what it holds.
-pub const BUCKETS: [usize; 4] = [1024, 4096, 16 * 1024, 64 * 1024];
-
-/// Version of the plaintext document inside each seal.
-pub const DOCUMENT_VERSION: u32 = 1;
+/// The offender's account names or ids, at most this many…
+pub const MAX_ACCOUNTS: usize = 5;
+/// …of at most this many characters each.
+pub const MAX_ACCOUNT_CHARS: usize = 200;
+/// The name of a platform not in the list.
+pub const MAX_PLATFORM_NAME_CHARS: usize = 100;
 
 /// The interface languages. The path prefix (`/ar/`) is the id.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -128,6 +133,157 @@ impl WhereSeen {
     }
 }
 
+/// Where grooming or sextortion happened: the common apps and sites, and
+/// "other" with a name the reporter types.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Platform {
+    Instagram,
+    Facebook,
+    Whatsapp,
+    Telegram,
+    Snapchat,
+    Tiktok,
+    X,
+    Discord,
+    Youtube,
+    Imo,
+    Roblox,
+    Game,
+    Other,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 13] = [
+        Platform::Instagram,
+        Platform::Facebook,
+        Platform::Whatsapp,
+        Platform::Telegram,
+        Platform::Snapchat,
+        Platform::Tiktok,
+        Platform::X,
+        Platform::Discord,
+        Platform::Youtube,
+        Platform::Imo,
+        Platform::Roblox,
+        Platform::Game,
+        Platform::Other,
+    ];
+
+    /// The form value, the document value and the end of the translation id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Platform::Instagram => "instagram",
+            Platform::Facebook => "facebook",
+            Platform::Whatsapp => "whatsapp",
+            Platform::Telegram => "telegram",
+            Platform::Snapchat => "snapchat",
+            Platform::Tiktok => "tiktok",
+            Platform::X => "x",
+            Platform::Discord => "discord",
+            Platform::Youtube => "youtube",
+            Platform::Imo => "imo",
+            Platform::Roblox => "roblox",
+            Platform::Game => "game",
+            Platform::Other => "other",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Platform> {
+        Platform::ALL.into_iter().find(|p| p.id() == id)
+    }
+}
+
+/// A yes / no / not sure answer (sextortion: what was demanded).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Answer {
+    Yes,
+    No,
+    Unsure,
+}
+
+impl Answer {
+    pub const ALL: [Answer; 3] = [Answer::Yes, Answer::No, Answer::Unsure];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Answer::Yes => "yes",
+            Answer::No => "no",
+            Answer::Unsure => "unsure",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Answer> {
+        Answer::ALL.into_iter().find(|a| a.id() == id)
+    }
+}
+
+/// What a sextortion offender demanded; `None` where the reporter did not say.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Demands {
+    pub money: Option<Answer>,
+    pub images: Option<Answer>,
+}
+
+/// A report, or information added to one later through the follow-up
+/// page (which carries the original report's receipt inside its seal).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Report,
+    Addition,
+}
+
+/// Which fields a form shows and reads, by what the report is about.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Fields {
+    /// Web addresses, and whether at least one is required.
+    pub urls: bool,
+    pub urls_required: bool,
+    pub where_seen: bool,
+    /// Platform, its name if "other", and accounts.
+    pub accounts: bool,
+    /// Sextortion: was money, were more images demanded.
+    pub demands: bool,
+}
+
+impl Category {
+    /// The fields that fit this harm.
+    pub fn fields(self) -> Fields {
+        match self {
+            Category::AbuseImagery | Category::OtherHarm => Fields {
+                urls: true,
+                urls_required: true,
+                where_seen: true,
+                accounts: false,
+                demands: false,
+            },
+            Category::Grooming => Fields {
+                urls: true,
+                urls_required: false,
+                where_seen: false,
+                accounts: true,
+                demands: false,
+            },
+            Category::Sextortion => Fields {
+                demands: true,
+                ..Category::Grooming.fields()
+            },
+        }
+    }
+}
+
+/// The fields of an addition: anything that helps find what was reported.
+pub const ADDITION_FIELDS: Fields = Fields {
+    urls: true,
+    urls_required: false,
+    where_seen: false,
+    accounts: true,
+    demands: false,
+};
+
 /// The form fields exactly as the reporter typed them, kept so that an
 /// invalid form can be shown again with nothing lost. Plaintext: no Debug.
 #[derive(Default, Zeroize)]
@@ -137,6 +293,12 @@ pub struct FormInput {
     pub category: String,
     pub where_seen: String,
     pub description: String,
+    pub platform: String,
+    pub platform_name: String,
+    /// One account name or id per line.
+    pub accounts: String,
+    pub money: String,
+    pub images: String,
 }
 
 /// The form fields a validation error can point at.
@@ -146,6 +308,11 @@ pub enum Field {
     Category,
     WhereSeen,
     Description,
+    Platform,
+    PlatformName,
+    Accounts,
+    Money,
+    Images,
 }
 
 impl Field {
@@ -156,79 +323,161 @@ impl Field {
             Field::Category => "category",
             Field::WhereSeen => "where_seen",
             Field::Description => "description",
+            Field::Platform => "platform",
+            Field::PlatformName => "platform_name",
+            Field::Accounts => "accounts",
+            Field::Money => "money",
+            Field::Images => "images",
         }
     }
 }
 
 /// Why a field was refused. Each maps to a translation id (`err-…`); none
-/// carries the input, so an error can be logged or counted safely.
+/// carries the input, so an error can be logged or counted safely. A
+/// number is the line of the address or account box it is about (1-based,
+/// as the reporter sees the lines).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Problem {
     UrlMissing,
     TooManyUrls,
-    /// The n-th URL (1-based) is not a web address.
+    /// Words, not an address.
+    UrlNotAddress(usize),
+    /// An address with words around it on the same line.
+    UrlWithWords(usize),
+    /// Not parseable as an address at all.
     UrlInvalid(usize),
-    /// The n-th URL uses a scheme other than http or https.
+    /// A scheme other than http or https (or a mistyped one).
     UrlScheme(usize),
     UrlTooLong(usize),
+    /// A host with no dot: not a name anyone else can reach.
+    UrlSingleLabel(usize),
+    /// localhost, a private or loopback address, a home-network name.
+    UrlLocal(usize),
+    /// A domain ending that does not exist (a typo, often).
+    UrlUnknownEnding(usize),
+    /// An old (version 2) onion address, which no longer works.
+    UrlOnionV2(usize),
+    /// An onion address of the wrong length or with a typo.
+    UrlOnionInvalid(usize),
+    /// Grooming or sextortion with neither an account nor an address.
+    AccountOrUrlMissing,
+    TooManyAccounts,
+    AccountTooLong(usize),
+    AccountControl(usize),
+    /// Accounts given without saying on which platform.
+    PlatformMissing,
+    PlatformInvalid,
+    PlatformNameTooLong,
+    PlatformNameControl,
+    MoneyInvalid,
+    ImagesInvalid,
     CategoryMissing,
     CategoryInvalid,
     WhereSeenInvalid,
     DescriptionTooLong,
     DescriptionControl,
+    /// An addition with nothing in it.
+    AdditionEmpty,
     /// The whole report would not fit the largest padding bucket.
     ReportTooLarge,
 }
 
 impl Problem {
     pub fn field(self) -> Field {
+        use Problem::*;
         match self {
-            Problem::UrlMissing
-            | Problem::TooManyUrls
-            | Problem::UrlInvalid(_)
-            | Problem::UrlScheme(_)
-            | Problem::UrlTooLong(_)
-            | Problem::ReportTooLarge => Field::Urls,
-            Problem::CategoryMissing | Problem::CategoryInvalid => Field::Category,
-            Problem::WhereSeenInvalid => Field::WhereSeen,
-            Problem::DescriptionTooLong | Problem::DescriptionControl => Field::Description,
+            UrlMissing | TooManyUrls | UrlNotAddress(_) | UrlWithWords(_) | UrlInvalid(_)
+            | UrlScheme(_) | UrlTooLong(_) | UrlSingleLabel(_) | UrlLocal(_)
+            | UrlUnknownEnding(_) | UrlOnionV2(_) | UrlOnionInvalid(_) | ReportTooLarge => {
+                Field::Urls
+            }
+            AccountOrUrlMissing | TooManyAccounts | AccountTooLong(_) | AccountControl(_) => {
+                Field::Accounts
+            }
+            PlatformMissing | PlatformInvalid => Field::Platform,
+            PlatformNameTooLong | PlatformNameControl => Field::PlatformName,
+            MoneyInvalid => Field::Money,
+            ImagesInvalid => Field::Images,
+            CategoryMissing | CategoryInvalid => Field::Category,
+            WhereSeenInvalid => Field::WhereSeen,
+            DescriptionTooLong | DescriptionControl | AdditionEmpty => Field::Description,
         }
     }
 
     /// Translation id of the message shown next to the field.
     pub fn message_id(self) -> &'static str {
+        use Problem::*;
         match self {
-            Problem::UrlMissing => "err-url-missing",
-            Problem::TooManyUrls => "err-url-too-many",
-            Problem::UrlInvalid(_) => "err-url-invalid",
-            Problem::UrlScheme(_) => "err-url-scheme",
-            Problem::UrlTooLong(_) => "err-url-too-long",
-            Problem::CategoryMissing => "err-category-missing",
-            Problem::CategoryInvalid => "err-category-invalid",
-            Problem::WhereSeenInvalid => "err-where-invalid",
-            Problem::DescriptionTooLong => "err-description-too-long",
-            Problem::DescriptionControl => "err-description-control",
-            Problem::ReportTooLarge => "err-report-too-large",
+            UrlMissing => "err-url-missing",
+            TooManyUrls => "err-url-too-many",
+            UrlNotAddress(_) => "err-url-not-address",
+            UrlWithWords(_) => "err-url-with-words",
+            UrlInvalid(_) => "err-url-invalid",
+            UrlScheme(_) => "err-url-scheme",
+            UrlTooLong(_) => "err-url-too-long",
+            UrlSingleLabel(_) => "err-url-single-label",
+            UrlLocal(_) => "err-url-local",
+            UrlUnknownEnding(_) => "err-url-unknown-ending",
+            UrlOnionV2(_) => "err-url-onion-v2",
+            UrlOnionInvalid(_) => "err-url-onion-invalid",
+            AccountOrUrlMissing => "err-account-or-url-missing",
+            TooManyAccounts => "err-accounts-too-many",
+            AccountTooLong(_) => "err-account-too-long",
+            AccountControl(_) => "err-account-control",
+            PlatformMissing => "err-platform-missing",
+            PlatformInvalid => "err-platform-invalid",
+            PlatformNameTooLong => "err-platform-name-too-long",
+            PlatformNameControl => "err-platform-name-control",
+            MoneyInvalid | ImagesInvalid => "err-answer-invalid",
+            CategoryMissing => "err-category-missing",
+            CategoryInvalid => "err-category-invalid",
+            WhereSeenInvalid => "err-where-invalid",
+            DescriptionTooLong => "err-description-too-long",
+            DescriptionControl => "err-description-control",
+            AdditionEmpty => "err-addition-empty",
+            ReportTooLarge => "err-report-too-large",
         }
     }
 
-    /// The URL line the problem is about, if any (1-based).
+    /// The line the problem is about, if any (1-based).
     pub fn line(self) -> Option<usize> {
+        use Problem::*;
         match self {
-            Problem::UrlInvalid(n) | Problem::UrlScheme(n) | Problem::UrlTooLong(n) => Some(n),
+            UrlNotAddress(n) | UrlWithWords(n) | UrlInvalid(n) | UrlScheme(n) | UrlTooLong(n)
+            | UrlSingleLabel(n) | UrlLocal(n) | UrlUnknownEnding(n) | UrlOnionV2(n)
+            | UrlOnionInvalid(n) | AccountTooLong(n) | AccountControl(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The limit the message names, if any.
+    pub fn max(self) -> Option<usize> {
+        use Problem::*;
+        match self {
+            TooManyUrls => Some(MAX_URLS),
+            UrlTooLong(_) => Some(MAX_URL_CHARS),
+            TooManyAccounts => Some(MAX_ACCOUNTS),
+            AccountTooLong(_) => Some(MAX_ACCOUNT_CHARS),
+            PlatformNameTooLong => Some(MAX_PLATFORM_NAME_CHARS),
+            DescriptionTooLong => Some(MAX_DESCRIPTION_CHARS),
             _ => None,
         }
     }
 }
 
-/// A validated report: the only type that can be sealed. Fields are private
-/// so nothing outside this module can build one without validation.
+/// A validated report or addition: the only type that can be sealed.
+/// Fields are private so nothing outside this module can build one
+/// without validation.
 pub struct Report {
+    kind: Kind,
     lang: Lang,
-    category: Category,
+    category: Option<Category>,
     where_seen: Option<WhereSeen>,
-    /// As typed (trimmed); each one parsed as an http(s) URL.
-    urls: Vec<Zeroizing<String>>,
+    urls: Vec<Address>,
+    platform: Option<Platform>,
+    platform_name: Option<Zeroizing<String>>,
+    accounts: Vec<Zeroizing<String>>,
+    demands: Option<Demands>,
     description: Zeroizing<String>,
     /// The padded size, known from validation: the encoding allocates
     /// exactly this once, and wipes no more than this.
@@ -238,60 +487,51 @@ pub struct Report {
 static_assertions::assert_not_impl_any!(Report: std::fmt::Debug, std::fmt::Display, Clone, Serialize);
 static_assertions::assert_not_impl_any!(FormInput: std::fmt::Debug, std::fmt::Display, Clone, Serialize);
 
-/// Parse a URL as a reporter would mean it: `example.com/x` is taken as
-/// `http://example.com/x`. Returns the problem if it is not a web address.
-pub fn parse_web_url(typed: &str, line: usize) -> Result<Url, Problem> {
-    let parsed = match Url::parse(typed) {
-        Ok(u) => u,
-        // No scheme: reporters often copy the address bar without it.
-        Err(url::ParseError::RelativeUrlWithoutBase) => {
-            Url::parse(&format!("http://{typed}")).map_err(|_| Problem::UrlInvalid(line))?
+/// Control characters a person cannot type in a text box (line breaks
+/// and tabs excepted).
+fn has_bad_control(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// Zero-width and direction-formatting characters, dropped from account
+/// names: invisible, and a way to make one name look like another.
+fn visible(s: &str) -> String {
+    s.chars()
+        .filter(|c| !matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'))
+        .collect()
+}
+
+/// One choice among a fixed set, or none; an unknown value is `bad`.
+fn choice<T>(
+    value: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    bad: Problem,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    match value {
+        "" => None,
+        id => {
+            let got = parse(id);
+            if got.is_none() {
+                problems.push(bad);
+            }
+            got
         }
-        Err(_) => return Err(Problem::UrlInvalid(line)),
-    };
-    match parsed.scheme() {
-        "http" | "https" => {}
-        _ => return Err(Problem::UrlScheme(line)),
-    }
-    match parsed.host_str() {
-        Some(h) if !h.is_empty() => Ok(parsed),
-        _ => Err(Problem::UrlInvalid(line)),
     }
 }
 
 impl Report {
-    /// Validate what the reporter typed. `offered` is the list of categories
-    /// this hotline accepts (from the operator's config). All problems are
-    /// returned at once, so the reporter can fix everything in one go.
+    /// Validate a new report. `offered` is the list of categories this
+    /// hotline accepts (the operator's config). Only the fields that fit
+    /// the chosen category are read. All problems are returned at once,
+    /// so the reporter can fix everything in one go.
     pub fn validate(
         input: &FormInput,
         lang: Lang,
         offered: &[Category],
     ) -> Result<Report, Vec<Problem>> {
         let mut problems = Vec::new();
-
-        let mut urls = Vec::new();
-        let typed: Vec<&str> = input.urls.split_whitespace().collect();
-        if typed.is_empty() {
-            problems.push(Problem::UrlMissing);
-        } else if typed.len() > MAX_URLS {
-            problems.push(Problem::TooManyUrls);
-        } else {
-            for (i, t) in typed.iter().enumerate() {
-                let line = i + 1;
-                if t.chars().count() > MAX_URL_CHARS {
-                    problems.push(Problem::UrlTooLong(line));
-                } else if t.chars().any(char::is_control) {
-                    problems.push(Problem::UrlInvalid(line));
-                } else {
-                    match parse_web_url(t, line) {
-                        Ok(_) => urls.push(Zeroizing::new((*t).to_owned())),
-                        Err(p) => problems.push(p),
-                    }
-                }
-            }
-        }
-
         let category = match input.category.as_str() {
             "" => {
                 problems.push(Problem::CategoryMissing);
@@ -305,62 +545,190 @@ impl Report {
                 }
             },
         };
+        let Some(category) = category else {
+            return Err(problems);
+        };
+        Report::validate_fields(input, lang, Kind::Report, Some(category), category.fields())
+    }
 
-        let where_seen = match input.where_seen.as_str() {
-            "" => None,
-            id => match WhereSeen::from_id(id) {
-                Some(w) => Some(w),
-                None => {
-                    problems.push(Problem::WhereSeenInvalid);
-                    None
+    /// Validate information added to an earlier report (the follow-up
+    /// page): addresses, platform and accounts, a description; at least one.
+    pub fn validate_addition(input: &FormInput, lang: Lang) -> Result<Report, Vec<Problem>> {
+        Report::validate_fields(input, lang, Kind::Addition, None, ADDITION_FIELDS)
+    }
+
+    fn validate_fields(
+        input: &FormInput,
+        lang: Lang,
+        kind: Kind,
+        category: Option<Category>,
+        fields: Fields,
+    ) -> Result<Report, Vec<Problem>> {
+        let mut problems = Vec::new();
+
+        let mut urls = Vec::new();
+        if fields.urls {
+            let (found, refused) = address::parse_addresses(&input.urls);
+            if !refused.is_empty() {
+                problems.extend(refused);
+            } else if found.len() > MAX_URLS {
+                problems.push(Problem::TooManyUrls);
+            } else if found.is_empty() && fields.urls_required {
+                problems.push(Problem::UrlMissing);
+            }
+            urls = found;
+        }
+
+        let where_seen = if fields.where_seen {
+            choice(
+                &input.where_seen,
+                WhereSeen::from_id,
+                Problem::WhereSeenInvalid,
+                &mut problems,
+            )
+        } else {
+            None
+        };
+
+        let (mut platform, mut platform_name, mut accounts) = (None, None, Vec::new());
+        if fields.accounts {
+            platform = choice(
+                &input.platform,
+                Platform::from_id,
+                Problem::PlatformInvalid,
+                &mut problems,
+            );
+            if platform == Some(Platform::Other) {
+                let name = Zeroizing::new(visible(input.platform_name.trim()));
+                if name.chars().count() > MAX_PLATFORM_NAME_CHARS {
+                    problems.push(Problem::PlatformNameTooLong);
+                } else if name.chars().any(char::is_control) {
+                    problems.push(Problem::PlatformNameControl);
+                } else if !name.is_empty() {
+                    platform_name = Some(name);
                 }
-            },
+            }
+            for (i, line) in input.accounts.lines().enumerate() {
+                let account = Zeroizing::new(visible(line.trim()));
+                if account.is_empty() {
+                    continue;
+                }
+                if account.chars().count() > MAX_ACCOUNT_CHARS {
+                    problems.push(Problem::AccountTooLong(i + 1));
+                } else if account.chars().any(char::is_control) {
+                    problems.push(Problem::AccountControl(i + 1));
+                } else {
+                    accounts.push(account);
+                }
+            }
+            if accounts.len() > MAX_ACCOUNTS {
+                problems.push(Problem::TooManyAccounts);
+            }
+            if !accounts.is_empty() && input.platform.is_empty() && kind == Kind::Report {
+                problems.push(Problem::PlatformMissing);
+            }
+            if kind == Kind::Report
+                && accounts.is_empty()
+                && urls.is_empty()
+                && !problems.iter().any(|p| p.field() == Field::Urls)
+            {
+                problems.push(Problem::AccountOrUrlMissing);
+            }
+        }
+
+        let demands = if fields.demands {
+            let money = choice(
+                &input.money,
+                Answer::from_id,
+                Problem::MoneyInvalid,
+                &mut problems,
+            );
+            let images = choice(
+                &input.images,
+                Answer::from_id,
+                Problem::ImagesInvalid,
+                &mut problems,
+            );
+            Some(Demands { money, images })
+        } else {
+            None
         };
 
         let description = &input.description;
         if description.chars().count() > MAX_DESCRIPTION_CHARS {
             problems.push(Problem::DescriptionTooLong);
-        } else if description
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
+        } else if has_bad_control(description) {
             problems.push(Problem::DescriptionControl);
         }
 
-        match category {
-            Some(category) if problems.is_empty() => {
-                let mut report = Report {
-                    lang,
-                    category,
-                    where_seen,
-                    urls,
-                    description: Zeroizing::new(description.clone()),
-                    bucket: 0,
-                };
-                // Only pathological input (ten 2,048-character URLs in a
-                // four-byte script) can overflow the largest bucket.
-                match bucket_for(report.unpadded_len()) {
-                    Some(bucket) => report.bucket = bucket,
-                    None => return Err(vec![Problem::ReportTooLarge]),
-                }
-                Ok(report)
-            }
-            _ => Err(problems),
+        if kind == Kind::Addition
+            && problems.is_empty()
+            && urls.is_empty()
+            && accounts.is_empty()
+            && platform.is_none()
+            && description.trim().is_empty()
+        {
+            problems.push(Problem::AdditionEmpty);
         }
+
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let mut report = Report {
+            kind,
+            lang,
+            category,
+            where_seen,
+            urls,
+            platform,
+            platform_name,
+            accounts,
+            demands,
+            description: Zeroizing::new(description.clone()),
+            bucket: 0,
+        };
+        // Only pathological input (ten 2,048-character addresses in a
+        // four-byte script) can overflow the largest bucket.
+        match bucket_for(report.unpadded_len()) {
+            Some(bucket) => report.bucket = bucket,
+            None => return Err(vec![Problem::ReportTooLarge]),
+        }
+        Ok(report)
     }
 
     pub fn lang(&self) -> Lang {
         self.lang
     }
 
-    fn document<'a>(&'a self, receipt: &'a Receipt, received: &'a str) -> DocumentRef<'a> {
-        DocumentRef {
-            v: DOCUMENT_VERSION,
-            receipt: &receipt.0,
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub fn category(&self) -> Option<Category> {
+        self.category
+    }
+
+    /// The document as written: borrowed from this report.
+    fn document<'a>(&'a self, receipt: &'a str, received: &'a str) -> crate::document::V2<&'a str> {
+        crate::document::V2 {
+            v: crate::document::VERSION,
+            kind: self.kind,
+            receipt,
             received,
             language: self.lang,
             category: self.category,
-            urls: self.urls.iter().map(|u| u.as_str()).collect(),
+            urls: self
+                .urls
+                .iter()
+                .map(|a| crate::document::Url {
+                    typed: a.typed.as_str(),
+                    url: a.url.as_str(),
+                })
+                .collect(),
+            platform: self.platform,
+            platform_name: self.platform_name.as_ref().map(|n| n.as_str()),
+            accounts: self.accounts.iter().map(|a| a.as_str()).collect(),
+            demands: self.demands,
             where_seen: self.where_seen,
             description: &self.description,
             pad: "",
@@ -368,189 +736,19 @@ impl Report {
     }
 
     fn unpadded_len(&self) -> usize {
-        let receipt = Receipt(Zeroizing::new("XXXX-XXXX-XXXX".into()));
-        let mut counter = CountingWriter(0);
-        serde_json::to_writer(&mut counter, &self.document(&receipt, "2000-01-01"))
-            .expect("serialising to a counter cannot fail");
-        counter.0
+        crate::document::encoded_len(&self.document(
+            crate::document::RECEIPT_PLACEHOLDER,
+            crate::document::DATE_PLACEHOLDER,
+        ))
     }
 
-    /// Encode as the versioned JSON document, padded with spaces in the
-    /// final `pad` field so its length is exactly one of [`BUCKETS`].
+    /// Encode as the versioned JSON document, padded to exactly one of
+    /// [`BUCKETS`]. For an addition, `receipt` is the original report's.
     pub fn encode_padded(&self, receipt: &Receipt, received: &ReceivedDate) -> Padded {
-        // One allocation of the final size: growing a Vec would leave
-        // copies of the plaintext in freed memory that nobody zeroizes.
-        let target = self.bucket;
-        let mut buf = Zeroizing::new(Vec::with_capacity(target));
-        serde_json::to_writer(&mut *buf, &self.document(receipt, &received.0))
-            .expect("serialising to memory cannot fail");
-        assert!(
-            buf.len() <= target,
-            "the receipt and date placeholders must have the real lengths"
-        );
-        // The document ends with `"pad":""}`: put the spaces between the quotes.
-        debug_assert!(buf.ends_with(b"\"pad\":\"\"}"));
-        let end = buf.len() - 2;
-        buf.truncate(end);
-        let spaces = target - buf.len() - 2;
-        buf.extend(std::iter::repeat_n(b' ', spaces));
-        buf.extend_from_slice(b"\"}");
-        debug_assert_eq!(buf.len(), target);
-        Padded(buf)
-    }
-}
-
-/// The smallest bucket that holds `len` bytes.
-pub fn bucket_for(len: usize) -> Option<usize> {
-    BUCKETS.into_iter().find(|&b| b >= len)
-}
-
-struct CountingWriter(usize);
-impl std::io::Write for CountingWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0 += b.len();
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The padded plaintext document, ready to be sealed. Zeroized on drop.
-pub struct Padded(Zeroizing<Vec<u8>>);
-
-impl Padded {
-    /// The plaintext bytes: for sealing, and for tests and fuzzing that
-    /// check the encoding. Never write them anywhere.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-static_assertions::assert_not_impl_any!(Padded: std::fmt::Debug, Clone, Serialize);
-
-/// The code shown to the reporter once, on the thank-you page, and sealed
-/// inside the report: so they can refer to it if they contact the hotline.
-/// 60 random bits, Crockford base32, as `XXXX-XXXX-XXXX`.
-pub struct Receipt(Zeroizing<String>);
-
-static_assertions::assert_not_impl_any!(Receipt: std::fmt::Debug, std::fmt::Display, Clone, Serialize);
-
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-impl Receipt {
-    pub fn random() -> Receipt {
-        let mut bytes = Zeroizing::new([0u8; 8]);
-        getrandom::fill(&mut *bytes).expect("the operating system's random source failed");
-        let bits = u64::from_le_bytes(*bytes);
-        let mut code = Zeroizing::new(String::with_capacity(14));
-        for i in 0..12 {
-            if i > 0 && i % 4 == 0 {
-                code.push('-');
-            }
-            code.push(CROCKFORD[((bits >> (i * 5)) & 31) as usize] as char);
-        }
-        Receipt(code)
-    }
-
-    /// For the thank-you page only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Is this string shaped like a receipt code? (Used by tests and `open`.)
-    pub fn is_well_formed(s: &str) -> bool {
-        s.len() == 14
-            && s.split('-').count() == 3
-            && s.split('-')
-                .all(|g| g.len() == 4 && g.bytes().all(|b| CROCKFORD.contains(&b)))
-    }
-}
-
-/// The day a report arrived, in UTC, as `YYYY-MM-DD`. Never finer: the
-/// exact time would help link a report to a reporter's Tor circuit.
-pub struct ReceivedDate(String);
-
-impl ReceivedDate {
-    pub fn today() -> ReceivedDate {
-        ReceivedDate::from_date(time::OffsetDateTime::now_utc().date())
-    }
-
-    pub fn from_date(d: time::Date) -> ReceivedDate {
-        let mut s = String::with_capacity(10);
-        let _ = write!(
-            s,
-            "{:04}-{:02}-{:02}",
-            d.year(),
-            u8::from(d.month()),
-            d.day()
-        );
-        ReceivedDate(s)
-    }
-}
-
-/// The document as written (borrowed from a [`Report`]); field order is the
-/// canonical order. `pad` must stay last: padding relies on it.
-#[derive(Serialize)]
-struct DocumentRef<'a> {
-    v: u32,
-    receipt: &'a str,
-    received: &'a str,
-    language: Lang,
-    category: Category,
-    urls: Vec<&'a str>,
-    where_seen: Option<WhereSeen>,
-    description: &'a str,
-    pad: &'a str,
-}
-
-/// The document as the analyst reads it after decryption (see [`crate::open`]).
-/// Analysts' plaintext on their own workstation: it may be serialised into
-/// their outputs, but still never printed by accident.
-#[derive(Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Document {
-    pub v: u32,
-    pub receipt: String,
-    pub received: String,
-    pub language: Lang,
-    pub category: Category,
-    pub urls: Vec<String>,
-    pub where_seen: Option<WhereSeen>,
-    pub description: String,
-    #[serde(skip_serializing)]
-    pub pad: String,
-}
-
-impl Drop for Document {
-    fn drop(&mut self) {
-        self.receipt.zeroize();
-        self.urls.zeroize();
-        self.description.zeroize();
-    }
-}
-
-static_assertions::assert_not_impl_any!(Document: std::fmt::Debug, std::fmt::Display, Clone);
-
-/// Why a decrypted plaintext is not a document we understand.
-#[derive(Debug, thiserror::Error)]
-pub enum DocumentError {
-    #[error("the report is not a Salama report document (malformed JSON)")]
-    Malformed,
-    #[error(
-        "the report uses document version {0}, which this salama does not know; upgrade salama on the analyst workstation"
-    )]
-    UnknownVersion(u32),
-}
-
-impl Document {
-    pub fn decode(plaintext: &[u8]) -> Result<Document, DocumentError> {
-        let doc: Document =
-            serde_json::from_slice(plaintext).map_err(|_| DocumentError::Malformed)?;
-        if doc.v != DOCUMENT_VERSION {
-            return Err(DocumentError::UnknownVersion(doc.v));
-        }
-        Ok(doc)
+        crate::document::encode_padded(
+            &self.document(receipt.expose(), received.as_str()),
+            self.bucket,
+        )
     }
 }
 
@@ -559,12 +757,21 @@ mod tests {
     use super::*;
 
     fn input(urls: &str, category: &str, where_seen: &str, description: &str) -> FormInput {
-        FormInput {
-            urls: urls.into(),
-            category: category.into(),
-            where_seen: where_seen.into(),
-            description: description.into(),
-        }
+        let mut i = FormInput::default();
+        i.urls = urls.into();
+        i.category = category.into();
+        i.where_seen = where_seen.into();
+        i.description = description.into();
+        i
+    }
+
+    fn groom(urls: &str, platform: &str, accounts: &str) -> FormInput {
+        let mut i = FormInput::default();
+        i.urls = urls.into();
+        i.category = "grooming".into();
+        i.platform = platform.into();
+        i.accounts = accounts.into();
+        i
     }
 
     fn valid(i: &FormInput) -> Report {
@@ -581,27 +788,33 @@ mod tests {
         }
     }
 
+    fn round_trip(r: &Report) -> Document {
+        let receipt = Receipt::random();
+        let padded = r.encode_padded(&receipt, &ReceivedDate::today());
+        assert!(BUCKETS.contains(&padded.expose().len()));
+        let doc = Document::decode(padded.expose()).unwrap();
+        assert_eq!(doc.receipt(), receipt.expose());
+        doc
+    }
+
     #[test]
     fn padded_document_round_trips_and_fills_a_bucket() {
         for desc_len in [0usize, 10, 900, 1000, 3000, 4000] {
             let desc: String = "د".repeat(desc_len);
-            let i = input(
-                "https://example.com/a\nhttp://abcdefghijklmnop.onion/x",
-                "grooming",
+            let onion = "http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/x";
+            let r = valid(&input(
+                &format!("https://example.com/a\n{onion}"),
+                "abuse-imagery",
                 "",
                 &desc,
-            );
-            let r = valid(&i);
-            let receipt = Receipt::random();
-            let padded = r.encode_padded(&receipt, &ReceivedDate::today());
-            assert!(BUCKETS.contains(&padded.expose().len()));
-            let doc = Document::decode(padded.expose()).unwrap();
-            assert_eq!(doc.description, desc);
-            assert_eq!(doc.receipt, receipt.expose());
-            assert_eq!(doc.urls.len(), 2);
-            assert_eq!(doc.category, Category::Grooming);
-            assert_eq!(doc.where_seen, None);
-            assert!(doc.pad.bytes().all(|b| b == b' '));
+            ));
+            let doc = round_trip(&r);
+            assert_eq!(doc.version(), 2);
+            assert_eq!(doc.description(), desc);
+            assert_eq!(doc.urls().len(), 2);
+            assert_eq!(doc.category(), Some(Category::AbuseImagery));
+            assert_eq!(doc.kind(), Kind::Report);
+            assert_eq!(doc.where_seen(), None);
         }
     }
 
@@ -610,55 +823,152 @@ mod tests {
         let url = format!("https://example.com/{}", "a".repeat(MAX_URL_CHARS - 20));
         let urls = vec![url; MAX_URLS].join("\n");
         let desc = "\u{10348}".repeat(MAX_DESCRIPTION_CHARS);
-        let r = valid(&input(&urls, "sextortion", "other", &desc));
+        let r = valid(&input(&urls, "other-harm", "other", &desc));
         let p = r.encode_padded(&Receipt::random(), &ReceivedDate::today());
         assert_eq!(p.expose().len(), *BUCKETS.last().unwrap());
+        // The same with the most accounts, each as long as allowed.
+        let mut g = groom(
+            "",
+            "other",
+            &vec!["\u{10348}".repeat(MAX_ACCOUNT_CHARS); MAX_ACCOUNTS].join("\n"),
+        );
+        g.category = "sextortion".into();
+        g.platform_name = "\u{10348}".repeat(MAX_PLATFORM_NAME_CHARS);
+        g.description = desc;
+        g.urls = urls;
+        let r = valid(&g);
+        assert_eq!(round_trip(&r).accounts().len(), MAX_ACCOUNTS);
     }
 
     #[test]
-    fn url_rules() {
+    fn imagery_needs_addresses_and_grooming_an_account_or_an_address() {
         assert_eq!(
-            problems(&input("", "grooming", "", "")),
+            problems(&input("", "abuse-imagery", "", "")),
             vec![Problem::UrlMissing]
         );
         assert_eq!(
-            problems(&input("   \n ", "grooming", "", "")),
+            problems(&input("   \n ", "other-harm", "", "")),
             vec![Problem::UrlMissing]
         );
         let eleven = ["https://e.com/"; 11].join("\n");
         assert_eq!(
-            problems(&input(&eleven, "grooming", "", "")),
+            problems(&input(&eleven, "abuse-imagery", "", "")),
             vec![Problem::TooManyUrls]
         );
-        let ten = ["https://e.com/"; 10].join("\n");
-        valid(&input(&ten, "grooming", "", ""));
-        assert_eq!(
-            problems(&input("https://ok.com\nftp://x.com/", "grooming", "", "")),
-            vec![Problem::UrlScheme(2)]
-        );
-        assert_eq!(
-            problems(&input("javascript:alert(1)", "grooming", "", "")),
-            vec![Problem::UrlScheme(1)]
-        );
-        assert_eq!(
-            problems(&input("http://", "grooming", "", "")),
-            vec![Problem::UrlInvalid(1)]
-        );
-        let long = format!("https://e.com/{}", "a".repeat(MAX_URL_CHARS));
-        assert_eq!(
-            problems(&input(&long, "grooming", "", "")),
-            vec![Problem::UrlTooLong(1)]
-        );
-        let exact = format!("https://e.com/{}", "a".repeat(MAX_URL_CHARS - 14));
-        valid(&input(&exact, "grooming", "", ""));
-        // No scheme: taken as http.
-        valid(&input("www.example.com/path?q=1", "grooming", "", ""));
         valid(&input(
-            "http://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstu.onion/",
-            "grooming",
+            &["https://e.com/"; 10].join("\n"),
+            "abuse-imagery",
             "",
             "",
         ));
+        assert_eq!(
+            problems(&input(
+                "https://ok.com\nftp://x.com/",
+                "abuse-imagery",
+                "",
+                ""
+            )),
+            vec![Problem::UrlScheme(2)]
+        );
+        // Grooming: neither → one clear message; an account alone is enough.
+        assert_eq!(
+            problems(&groom("", "", "")),
+            vec![Problem::AccountOrUrlMissing]
+        );
+        let r = valid(&groom("", "instagram", "@someone\n\n  user_2  "));
+        let doc = round_trip(&r);
+        assert_eq!(doc.accounts(), vec!["@someone", "user_2"]);
+        assert_eq!(doc.platform(), Some(Platform::Instagram));
+        assert!(doc.urls().is_empty());
+        valid(&groom("https://example.com/profile", "", ""));
+        // Accounts without a platform: say where.
+        assert_eq!(
+            problems(&groom("", "", "@someone")),
+            vec![Problem::PlatformMissing]
+        );
+        assert_eq!(
+            problems(&groom("", "myspace", "@a")),
+            vec![Problem::PlatformInvalid]
+        );
+        assert_eq!(
+            problems(&groom("", "x", &["a"; 6].join("\n"))),
+            vec![Problem::TooManyAccounts]
+        );
+        assert_eq!(
+            problems(&groom(
+                "",
+                "x",
+                &format!("ok\n{}", "a".repeat(MAX_ACCOUNT_CHARS + 1))
+            )),
+            vec![Problem::AccountTooLong(2)]
+        );
+        // A bad address is reported as such, not as "no account or address".
+        assert_eq!(
+            problems(&groom("localhost", "", "")),
+            vec![Problem::UrlLocal(1)]
+        );
+        // "Other" platform keeps its name; a listed one ignores it.
+        let mut o = groom("", "other", "kid_1");
+        o.platform_name = "  Kik ".into();
+        assert_eq!(round_trip(&valid(&o)).platform_name(), Some("Kik"));
+        o.platform = "tiktok".into();
+        assert_eq!(round_trip(&valid(&o)).platform_name(), None);
+    }
+
+    #[test]
+    fn only_the_fields_that_fit_the_harm_are_kept() {
+        // Accounts typed into an imagery report (a crafted form) are not sealed.
+        let mut i = input("https://example.com/", "abuse-imagery", "website", "");
+        i.accounts = "@x".into();
+        i.platform = "x".into();
+        i.money = "yes".into();
+        let doc = round_trip(&valid(&i));
+        assert!(doc.accounts().is_empty() && doc.platform().is_none());
+        assert_eq!(doc.demands(), None);
+        assert_eq!(doc.where_seen(), Some(WhereSeen::Website));
+        // Sextortion: what was demanded; yes/no/not sure or not said.
+        let mut s = groom("", "snapchat", "@x");
+        s.category = "sextortion".into();
+        s.money = "yes".into();
+        let doc = round_trip(&valid(&s));
+        assert_eq!(
+            doc.demands(),
+            Some(Demands {
+                money: Some(Answer::Yes),
+                images: None
+            })
+        );
+        s.images = "maybe".into();
+        assert_eq!(problems(&s), vec![Problem::ImagesInvalid]);
+        // Grooming ignores where_seen (the platform says where).
+        let mut g = groom("", "discord", "@x");
+        g.where_seen = "website".into();
+        assert_eq!(round_trip(&valid(&g)).where_seen(), None);
+    }
+
+    #[test]
+    fn additions_carry_anything_that_helps_and_never_nothing() {
+        let empty = FormInput::default();
+        assert_eq!(
+            Report::validate_addition(&empty, Lang::Ar).err(),
+            Some(vec![Problem::AdditionEmpty])
+        );
+        let mut a = FormInput::default();
+        a.description = "اسم المستخدم الآخر".into();
+        let r = Report::validate_addition(&a, Lang::Ar).unwrap();
+        let doc = round_trip(&r);
+        assert_eq!(doc.kind(), Kind::Addition);
+        assert_eq!(doc.category(), None);
+        a.urls = "not an address".into();
+        assert_eq!(
+            Report::validate_addition(&a, Lang::Ar).err(),
+            Some(vec![Problem::UrlNotAddress(1)])
+        );
+        a.urls = "example.com/x".into();
+        a.accounts = "@y".into();
+        let doc = round_trip(&Report::validate_addition(&a, Lang::Ar).unwrap());
+        assert_eq!(doc.accounts(), vec!["@y"]);
+        assert_eq!(doc.urls(), vec![("example.com/x", "http://example.com/x")]);
     }
 
     #[test]
@@ -681,69 +991,97 @@ mod tests {
             Some(vec![Problem::CategoryInvalid])
         );
         assert_eq!(
-            problems(&input("e.com", "grooming", "moon", "")),
+            problems(&input("e.com", "abuse-imagery", "moon", "")),
             vec![Problem::WhereSeenInvalid]
         );
         for w in WhereSeen::ALL {
-            valid(&input("e.com", "grooming", w.id(), ""));
+            valid(&input("e.com", "abuse-imagery", w.id(), ""));
         }
         let long = "x".repeat(MAX_DESCRIPTION_CHARS + 1);
         assert_eq!(
-            problems(&input("e.com", "grooming", "", &long)),
+            problems(&input("e.com", "abuse-imagery", "", &long)),
             vec![Problem::DescriptionTooLong]
         );
         valid(&input(
             "e.com",
-            "grooming",
+            "abuse-imagery",
             "",
             &"ж".repeat(MAX_DESCRIPTION_CHARS),
         ));
-        valid(&input("e.com", "grooming", "", "line one\r\nline\ttwo"));
+        valid(&input(
+            "e.com",
+            "abuse-imagery",
+            "",
+            "line one\r\nline\ttwo",
+        ));
         assert_eq!(
-            problems(&input("e.com", "grooming", "", "a\u{0}b")),
+            problems(&input("e.com", "abuse-imagery", "", "a\u{0}b")),
             vec![Problem::DescriptionControl]
         );
     }
 
     #[test]
     fn all_problems_are_reported_at_once() {
-        let p = problems(&input("ftp://x", "", "moon", &"x".repeat(5000)));
+        let p = problems(&input(
+            "ftp://x.com",
+            "other-harm",
+            "moon",
+            &"x".repeat(5000),
+        ));
         assert_eq!(
             p,
             vec![
                 Problem::UrlScheme(1),
-                Problem::CategoryMissing,
                 Problem::WhereSeenInvalid,
                 Problem::DescriptionTooLong
             ]
         );
     }
 
+    /// A forged version-2 document (anyone with a public key can seal
+    /// one) is refused unless it is exactly what the server writes.
     #[test]
-    fn receipts_are_well_formed_and_distinct() {
-        let a = Receipt::random();
-        let b = Receipt::random();
-        assert!(Receipt::is_well_formed(a.expose()), "{}", a.expose());
-        assert_ne!(a.expose(), b.expose());
-        assert!(!Receipt::is_well_formed("ABCD-EFGH-IJKL")); // I and L are not Crockford
-    }
-
-    #[test]
-    fn received_date_is_day_only() {
-        let d = ReceivedDate::from_date(time::macros::date!(2026 - 03 - 07));
-        assert_eq!(d.0, "2026-03-07");
-    }
-
-    #[test]
-    fn documents_of_other_versions_are_refused() {
-        let doc = br#"{"v":2,"receipt":"","received":"","language":"en","category":"grooming","urls":[],"where_seen":null,"description":"","pad":""}"#;
-        assert!(matches!(
-            Document::decode(doc),
-            Err(DocumentError::UnknownVersion(2))
-        ));
-        assert!(matches!(
-            Document::decode(b"{"),
-            Err(DocumentError::Malformed)
-        ));
+    fn forged_documents_are_refused() {
+        let r = valid(&groom("example.com/x", "instagram", "@a"));
+        let padded = r.encode_padded(&Receipt::random(), &ReceivedDate::today());
+        let good = String::from_utf8(padded.expose().to_vec()).unwrap();
+        let forge = |from: &str, to: &str| {
+            assert!(good.contains(from), "{from}");
+            let mut f = good.replacen(from, to, 1);
+            // Keep the length a bucket by taking from or adding to the pad.
+            while f.len() > good.len() {
+                f = f.replacen("  \"}", " \"}", 1);
+            }
+            while f.len() < good.len() {
+                f = f.replacen(" \"}", "  \"}", 1);
+            }
+            assert_eq!(f.len(), good.len());
+            Document::decode(f.as_bytes()).err()
+        };
+        for (from, to) in [
+            (
+                "\"url\":\"http://example.com/x\"",
+                "\"url\":\"=cmd|' /C calc'!A0\"",
+            ),
+            ("\"typed\":\"example.com/x\"", "\"typed\":\"localhost/x\""),
+            ("\"accounts\":[\"@a\"]", "\"accounts\":[\"@a\\u0007\"]"),
+            (
+                "\"category\":\"grooming\"",
+                "\"category\":\"abuse-imagery\"",
+            ),
+            ("\"kind\":\"report\"", "\"kind\":\"addition\""),
+            ("\"where_seen\":null", "\"where_seen\":\"website\""),
+            ("\"received\":\"", "\"received\":\"9"),
+            ("\"platform\":\"instagram\"", "\"platform\": \"instagram\""),
+        ] {
+            assert!(
+                matches!(
+                    forge(from, to),
+                    Some(DocumentError::Invalid(_) | DocumentError::Malformed)
+                ),
+                "{from} -> {to} was accepted"
+            );
+        }
+        assert!(Document::decode(good.as_bytes()).is_ok());
     }
 }

@@ -51,7 +51,7 @@ pub fn parse(body: &[u8]) -> Result<FormInput, FormError> {
         return Err(FormError::Encoding);
     }
     let mut input = FormInput::default();
-    let mut seen = [false; 4];
+    let mut seen = [false; 9];
     let mut checked = false;
     for (name, value) in form_urlencoded::parse(body) {
         if !checked && (name.contains('\u{FFFD}') || value.contains('\u{FFFD}')) {
@@ -65,6 +65,11 @@ pub fn parse(body: &[u8]) -> Result<FormInput, FormError> {
             "category" => (1, &mut input.category),
             "where_seen" => (2, &mut input.where_seen),
             "description" => (3, &mut input.description),
+            "platform" => (4, &mut input.platform),
+            "platform_name" => (5, &mut input.platform_name),
+            "accounts" => (6, &mut input.accounts),
+            "money" => (7, &mut input.money),
+            "images" => (8, &mut input.images),
             _ => continue,
         };
         if seen[slot] {

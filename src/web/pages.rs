@@ -5,8 +5,7 @@
 
 use crate::config::Site;
 use crate::report::{
-    Category, Field, FormInput, Lang, MAX_DESCRIPTION_CHARS, MAX_URL_CHARS, Problem, Receipt,
-    WhereSeen,
+    Category, Field, FormInput, Lang, MAX_DESCRIPTION_CHARS, Problem, Receipt, WhereSeen,
 };
 use crate::ui::frame::{self, Frame, Link, dir};
 use crate::ui::i18n::{tr, tr_args};
@@ -101,15 +100,7 @@ fn problem_text(lang: Lang, p: Problem) -> String {
         p.message_id(),
         &[
             ("line", p.line().unwrap_or(0).into()),
-            (
-                "max",
-                (if p.field() == Field::Urls {
-                    MAX_URL_CHARS
-                } else {
-                    MAX_DESCRIPTION_CHARS
-                })
-                .into(),
-            ),
+            ("max", p.max().unwrap_or(0).into()),
         ],
     )
 }

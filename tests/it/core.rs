@@ -63,7 +63,7 @@ fn canary_is_nowhere_on_disk_or_in_output_but_opens_exactly() {
     assert_eq!(reports.len(), 1);
     let r = &reports[0];
     assert_eq!(
-        r["urls"][0].as_str().unwrap(),
+        r["urls"][0]["typed"].as_str().unwrap(),
         url,
         "URL must come back byte for byte"
     );
@@ -114,7 +114,7 @@ fn three_analyst_keys_each_open_everything_and_a_fourth_opens_nothing() {
         let p = report(
             &server,
             "fr",
-            &format!("https://e{i}.example/"),
+            &format!("https://e{i}.example.com/"),
             "sextortion",
             "",
         );
@@ -159,14 +159,14 @@ fn invalid_forms_are_shown_again_with_input_kept_in_each_language() {
     let cases = [
         (
             "en",
-            "ftp://bad.example/x",
-            "grooming",
+            "ftp://bad.example.com/x",
+            "abuse-imagery",
             "Line 1 must start with http:// or https://",
             "urls",
         ),
         (
             "fr",
-            "https://ok.example/",
+            "https://ok.example.com/",
             "",
             "Choisissez ce que vous avez vu.",
             "category",
@@ -174,14 +174,14 @@ fn invalid_forms_are_shown_again_with_input_kept_in_each_language() {
         (
             "ar",
             "",
-            "grooming",
+            "abuse-imagery",
             "أدخل عنوان صفحة واحدًا على الأقل.",
             "urls",
         ),
         (
             "en",
-            &["https://e.example/"; 11].join("\n"),
-            "grooming",
+            &["https://e.example.com/"; 11].join("\n"),
+            "abuse-imagery",
             "Enter at most 10 web addresses.",
             "urls",
         ),
@@ -223,7 +223,7 @@ fn invalid_forms_are_shown_again_with_input_kept_in_each_language() {
     }
     // Description too long, control characters, unknown where_seen.
     let long = "x".repeat(4001);
-    let p = report(&server, "en", "https://e.example/", "grooming", &long);
+    let p = report(&server, "en", "https://e.example.com/", "grooming", &long);
     assert_eq!(p.status, 422);
     assert!(p.body.contains("Shorten this to 4000 characters or fewer."));
     assert!(
@@ -233,15 +233,15 @@ fn invalid_forms_are_shown_again_with_input_kept_in_each_language() {
     let p = post_form(
         &server.url("/en/report"),
         &[
-            ("urls", "e.example"),
-            ("category", "grooming"),
+            ("urls", "e.example.com"),
+            ("category", "abuse-imagery"),
             ("where_seen", "moon"),
         ],
     );
     assert_eq!(p.status, 422);
     let p = post_form(
         &server.url("/en/report"),
-        &[("urls", "e.example"), ("category", "no-such")],
+        &[("urls", "e.example.com"), ("category", "no-such")],
     );
     assert_eq!(p.status, 422);
     // Nothing invalid was stored.
@@ -265,7 +265,7 @@ fn two_hundred_concurrent_reports_are_all_exported_exactly_once() {
                 let p = post_form(
                     &url,
                     &[
-                        ("urls", &format!("https://r{i}.example/")),
+                        ("urls", &format!("https://r{i}.example.com/")),
                         ("category", "other-harm"),
                         ("description", &desc),
                     ],
@@ -332,7 +332,7 @@ fn export_and_purge_while_serving_and_restart_keeps_pending() {
             report(
                 &server,
                 "en",
-                &format!("https://first{i}.example/"),
+                &format!("https://first{i}.example.com/"),
                 "grooming",
                 ""
             )
@@ -347,7 +347,7 @@ fn export_and_purge_while_serving_and_restart_keeps_pending() {
             report(
                 &server,
                 "en",
-                &format!("https://second{i}.example/"),
+                &format!("https://second{i}.example.com/"),
                 "grooming",
                 ""
             )
@@ -404,16 +404,19 @@ fn export_and_purge_while_serving_and_restart_keeps_pending() {
     assert!(ok);
     let urls: BTreeSet<String> = jsonl(&t.path().join("o2"))
         .iter()
-        .map(|r| r["urls"][0].as_str().unwrap().to_owned())
+        .map(|r| r["urls"][0]["url"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(
         urls,
-        ["https://second0.example/", "https://second1.example/"]
-            .map(String::from)
-            .into()
+        [
+            "https://second0.example.com/",
+            "https://second1.example.com/"
+        ]
+        .map(String::from)
+        .into()
     );
     assert_eq!(
-        report(&server, "en", "https://third.example/", "grooming", "").status,
+        report(&server, "en", "https://third.example.com/", "grooming", "").status,
         200
     );
 
@@ -433,12 +436,12 @@ fn export_all_includes_exported_but_unpurged_reports() {
     let id = analyst(t.path(), &keys, "a");
     let server = Server::start(&data, &keys, &[]);
     assert_eq!(
-        report(&server, "en", "https://one.example/", "grooming", "").status,
+        report(&server, "en", "https://one.example.com/", "grooming", "").status,
         200
     );
     export(&data, &t.path().join("lost.tar"), false);
     assert_eq!(
-        report(&server, "en", "https://two.example/", "grooming", "").status,
+        report(&server, "en", "https://two.example.com/", "grooming", "").status,
         200
     );
     let again = t.path().join("again.tar");
@@ -516,7 +519,14 @@ fn keygen_writes_a_protected_identity_that_opens_reports() {
     std::fs::copy(&pub_file, keys.join("analyst.pub")).unwrap();
     let server = Server::start(&data, &keys, &[]);
     assert_eq!(
-        report(&server, "en", "https://k.example/", "grooming", "keygen").status,
+        report(
+            &server,
+            "en",
+            "https://k.example.com/",
+            "grooming",
+            "keygen"
+        )
+        .status,
         200
     );
     let bundle = t.path().join("b.tar");

@@ -42,7 +42,7 @@ fn every_acknowledged_report_survives_sigkill() {
                         let desc = format!("round {round} client {c} report {n} {}", unique("k"));
                         n += 1;
                         let r = agent().post(&url).send_form([
-                            ("urls", "https://crash.example/"),
+                            ("urls", "https://crash.example.com/"),
                             ("category", "grooming"),
                             ("description", desc.as_str()),
                         ]);

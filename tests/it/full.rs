@@ -56,7 +56,7 @@ fn a_nearly_full_disk_refuses_new_reports_politely_and_recovers() {
         let p = report(
             &server,
             "en",
-            &format!("https://before{i}.example/"),
+            &format!("https://before{i}.example.com/"),
             "grooming",
             "before",
         );
@@ -77,7 +77,7 @@ fn a_nearly_full_disk_refuses_new_reports_politely_and_recovers() {
         let p = report(
             &server,
             lang,
-            "https://during.example/",
+            "https://during.example.com/",
             "grooming",
             "during",
         );
@@ -93,7 +93,13 @@ fn a_nearly_full_disk_refuses_new_reports_politely_and_recovers() {
 
     // Room again: accepted again; nothing acknowledged was lost.
     std::fs::remove_file(&filler).unwrap();
-    let p = report(&server, "en", "https://after.example/", "grooming", "after");
+    let p = report(
+        &server,
+        "en",
+        "https://after.example.com/",
+        "grooming",
+        "after",
+    );
     assert_eq!(p.status, 200);
     receipts.push(receipt(&p));
     assert_eq!(status_code(&data).0, 0);
@@ -123,7 +129,7 @@ fn a_pending_quota_refuses_until_export() {
             report(
                 &server,
                 "fr",
-                &format!("https://q{i}.example/"),
+                &format!("https://q{i}.example.com/"),
                 "grooming",
                 ""
             )
@@ -131,14 +137,14 @@ fn a_pending_quota_refuses_until_export() {
             200
         );
     }
-    let p = report(&server, "fr", "https://q3.example/", "grooming", "");
+    let p = report(&server, "fr", "https://q3.example.com/", "grooming", "");
     assert_eq!(p.status, 503);
     assert!(p.body.contains("Nous ne pouvons pas recevoir"));
     assert_eq!(status_code(&data).0, 2);
     let bundle = t.path().join("b.tar");
     let digest = export(&data, &bundle, false);
     assert_eq!(
-        report(&server, "fr", "https://q4.example/", "grooming", "").status,
+        report(&server, "fr", "https://q4.example.com/", "grooming", "").status,
         200
     );
     let (ok, d, _) = open(&bundle, &[&id], &t.path().join("o"));

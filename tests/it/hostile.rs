@@ -124,15 +124,17 @@ fn malformed_and_oversized_requests_get_clean_answers() {
     let r = raw(&a, b"POST /en/report HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 4\r\n\r\nurls");
     assert_eq!(status_of(&r), 415);
     // More than 10 URLs, overlong fields: the form again, 422.
-    let many: Vec<String> = (0..11).map(|i| format!("https://e{i}.example/")).collect();
+    let many: Vec<String> = (0..11)
+        .map(|i| format!("https://e{i}.example.com/"))
+        .collect();
     for body in [
         format!("urls={}&category=grooming", many.join("%0A")),
         format!(
-            "urls=https://e.example/{}&category=grooming",
+            "urls=https://e.example.com/{}&category=grooming",
             "a".repeat(3000)
         ),
         format!(
-            "urls=e.example&category=grooming&description={}",
+            "urls=e.example.com&category=grooming&description={}",
             "b".repeat(5000)
         ),
     ] {
@@ -175,7 +177,7 @@ fn malformed_and_oversized_requests_get_clean_answers() {
     still_serving(&server, &data);
     let out = server.stop();
     assert!(
-        !out.contains("e.example") && !out.contains("a.com"),
+        !out.contains("e.example.com") && !out.contains("a.com"),
         "no request data printed:\n{out}"
     );
 }

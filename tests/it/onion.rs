@@ -94,7 +94,7 @@ fn fetch_until_ok(socks: &str, url: &str, limit: Duration) -> Duration {
 fn report_over_tor(socks: &str, onion: &str, marker: &str) -> (String, Duration) {
     let url = format!("http://{onion}/fr/report");
     let form = [
-        ("urls", &*format!("https://{marker}.example/")),
+        ("urls", &*format!("https://{marker}.example.com/")),
         ("category", "grooming"),
         ("description", &*format!("vu {marker} رأيت")),
     ];
@@ -173,7 +173,7 @@ fn reports_travel_over_a_private_tor_network_through_arti_and_through_c_tor() {
     let p = report(
         &server,
         "fr",
-        "https://loopback.example/",
+        "https://loopback.example.com/",
         "grooming",
         "loopback",
     );

@@ -1,0 +1,508 @@
+//! Step 4 of the data path: the plaintext document inside each seal,
+//! defined once for every reader and writer (the server, `open`, the desk).
+//!
+//! A canonical JSON object, padded with spaces in a final `pad` field to
+//! exactly one of [`BUCKETS`], so a sealed blob's size says nothing about
+//! what it holds. Two versions exist; both open:
+//!
+//! - **1** (`tests/vectors/v1/`): `{"v":1,"receipt","received","language",
+//!   "category","urls":[typed…],"where_seen","description","pad"}`, with
+//!   60-bit receipts.
+//! - **2** (`tests/vectors/v2/`): a report or a follow-up addition:
+//!   `{"v":2,"kind","receipt","received","language","category","urls":
+//!   [{"typed","url"}…],"platform","platform_name","accounts","demands",
+//!   "where_seen","description","pad"}`. Each address as the reporter typed
+//!   it and normalised (punycode); the platform and the offender's accounts
+//!   for grooming and sextortion; what a sextortion offender demanded. An
+//!   addition carries the original report's receipt, and no category.
+//!
+//! Nothing but the server writes these, but anyone holding an analyst's
+//! public key can seal a document. So a decoded document is checked
+//! against the server's own rules ([`Document::decode`]): version 2 is
+//! re-validated and re-encoded and must come out byte for byte the same;
+//! version 1 is held to the rules of its time.
+
+use crate::receipt::{self, Receipt};
+use crate::report::address;
+use crate::report::{
+    Category, Demands, FormInput, Kind, Lang, MAX_DESCRIPTION_CHARS, MAX_URLS, Platform, Report,
+    WhereSeen,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use zeroize::{Zeroize, Zeroizing};
+
+/// The version the server writes.
+pub const VERSION: u32 = 2;
+
+/// Padded plaintext sizes. Every sealed report is one of these plus the age
+/// overhead, so the size of a blob says nothing about what it holds.
+pub const BUCKETS: [usize; 4] = [1024, 4096, 16 * 1024, 64 * 1024];
+
+/// Stand-ins of the real lengths, to size a document before it has them.
+pub(crate) const RECEIPT_PLACEHOLDER: &str = "XXXX-XXXX-XXXX-XXXX";
+pub(crate) const DATE_PLACEHOLDER: &str = "2000-01-01";
+
+/// The smallest bucket that holds `len` bytes.
+pub fn bucket_for(len: usize) -> Option<usize> {
+    BUCKETS.into_iter().find(|&b| b >= len)
+}
+
+/// Report text read back from a seal: a `String` that is wiped when
+/// dropped. Serialises as the plain string (for the analyst's outputs).
+#[derive(Deserialize, Serialize, Default, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Text(String);
+
+impl Drop for Text {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+static_assertions::assert_not_impl_any!(Text: std::fmt::Debug, std::fmt::Display, Clone);
+
+/// One address in a version-2 document.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Url<S> {
+    /// As the reporter typed it (trimmed of punctuation).
+    pub typed: S,
+    /// Normalised, ASCII (punycode), absolute.
+    pub url: S,
+}
+
+/// Version 2, the one field order that is canonical. `S` is `&str` when
+/// the server writes it and [`Text`] when an analyst reads it.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct V2<S> {
+    pub v: u32,
+    pub kind: Kind,
+    pub receipt: S,
+    pub received: S,
+    pub language: Lang,
+    pub category: Option<Category>,
+    pub urls: Vec<Url<S>>,
+    pub platform: Option<Platform>,
+    pub platform_name: Option<S>,
+    pub accounts: Vec<S>,
+    pub demands: Option<Demands>,
+    pub where_seen: Option<WhereSeen>,
+    pub description: S,
+    /// Spaces up to the bucket; written by [`encode_padded`], last.
+    #[serde(skip_serializing)]
+    pub pad: S,
+}
+
+/// Version 1, as the first server wrote it (read only).
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct V1 {
+    pub v: u32,
+    pub receipt: Text,
+    pub received: Text,
+    pub language: Lang,
+    pub category: Category,
+    pub urls: Vec<Text>,
+    pub where_seen: Option<WhereSeen>,
+    pub description: Text,
+    #[serde(skip_serializing)]
+    pub pad: Text,
+    /// Each URL normalised by the version-1 rule (computed on decoding).
+    #[serde(skip)]
+    normalised: Vec<Text>,
+}
+
+/// Serialised length of `doc` once padded with no spaces (`,"pad":""`).
+pub(crate) fn encoded_len(doc: &V2<&str>) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    serde_json::to_writer(&mut c, doc).expect("serialising to a counter cannot fail");
+    c.0 + PAD_OPEN.len() + PAD_CLOSE.len() - 1
+}
+
+const PAD_OPEN: &[u8] = b",\"pad\":\"";
+const PAD_CLOSE: &[u8] = b"\"}";
+
+/// Serialise `doc` and pad it to exactly `bucket` bytes.
+pub(crate) fn encode_padded(doc: &V2<&str>, bucket: usize) -> Padded {
+    // One allocation of the final size: growing a Vec would leave copies
+    // of the plaintext in freed memory that nobody zeroizes.
+    let mut buf = Zeroizing::new(Vec::with_capacity(bucket));
+    serde_json::to_writer(&mut *buf, doc).expect("serialising to memory cannot fail");
+    assert!(
+        buf.len() + PAD_OPEN.len() + PAD_CLOSE.len() - 1 <= bucket,
+        "the receipt and date placeholders must have the real lengths"
+    );
+    debug_assert_eq!(buf.last(), Some(&b'}'));
+    buf.pop();
+    buf.extend_from_slice(PAD_OPEN);
+    let spaces = bucket - buf.len() - PAD_CLOSE.len();
+    buf.extend(std::iter::repeat_n(b' ', spaces));
+    buf.extend_from_slice(PAD_CLOSE);
+    debug_assert_eq!(buf.len(), bucket);
+    Padded(buf)
+}
+
+/// The padded plaintext document, ready to be sealed. Zeroized on drop.
+pub struct Padded(Zeroizing<Vec<u8>>);
+
+impl Padded {
+    /// The plaintext bytes: for sealing, and for tests and fuzzing that
+    /// check the encoding. Never write them anywhere.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+static_assertions::assert_not_impl_any!(Padded: std::fmt::Debug, Clone, Serialize);
+
+/// The day a report arrived, in UTC, as `YYYY-MM-DD`. Never finer: the
+/// exact time would help link a report to a reporter's Tor circuit.
+pub struct ReceivedDate(String);
+
+impl ReceivedDate {
+    pub fn today() -> ReceivedDate {
+        ReceivedDate::from_date(time::OffsetDateTime::now_utc().date())
+    }
+
+    pub fn from_date(d: time::Date) -> ReceivedDate {
+        let mut s = String::with_capacity(10);
+        let _ = write!(
+            s,
+            "{:04}-{:02}-{:02}",
+            d.year(),
+            u8::from(d.month()),
+            d.day()
+        );
+        ReceivedDate(s)
+    }
+
+    /// A date as documents write it, if it is one.
+    pub fn parse(s: &str) -> Option<ReceivedDate> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let d = time::Date::parse(s, &format).ok()?;
+        let r = ReceivedDate::from_date(d);
+        (r.0 == s).then_some(r)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A decrypted document, as the analyst reads it (see [`crate::open`]).
+/// Analysts' plaintext on their own workstation: it may be serialised into
+/// their outputs (each version in its own shape), but never printed by
+/// accident, and it is wiped when dropped.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Document {
+    V1(V1),
+    V2(V2<Text>),
+}
+
+static_assertions::assert_not_impl_any!(Document: std::fmt::Debug, std::fmt::Display, Clone);
+
+/// Why a decrypted plaintext is not a document we accept.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("the report is not a Salama report document (malformed JSON)")]
+    Malformed,
+    #[error(
+        "the report uses document version {0}, which this salama does not know; upgrade salama on the analyst workstation"
+    )]
+    UnknownVersion(u32),
+    #[error(
+        "the report's fields break the server's own rules ({0}): it was not made by a Salama server; treat it as forged"
+    )]
+    Invalid(&'static str),
+}
+
+#[derive(Deserialize)]
+struct VersionOnly {
+    v: u32,
+}
+
+impl Document {
+    /// Decode and check a decrypted plaintext.
+    pub fn decode(plaintext: &[u8]) -> Result<Document, DocumentError> {
+        // `VersionOnly` ignores the other fields: a failure here is JSON
+        // that is not an object with a numeric `v`.
+        let version = serde_json::from_slice::<VersionOnly>(plaintext)
+            .map_err(|_| DocumentError::Malformed)?
+            .v;
+        if !BUCKETS.contains(&plaintext.len()) {
+            return Err(DocumentError::Invalid("not padded to a bucket"));
+        }
+        match version {
+            1 => {
+                let mut d: V1 =
+                    serde_json::from_slice(plaintext).map_err(|_| DocumentError::Malformed)?;
+                d.check()?;
+                Ok(Document::V1(d))
+            }
+            2 => {
+                let d: V2<Text> =
+                    serde_json::from_slice(plaintext).map_err(|_| DocumentError::Malformed)?;
+                check_v2(&d, plaintext)?;
+                Ok(Document::V2(d))
+            }
+            v => Err(DocumentError::UnknownVersion(v)),
+        }
+    }
+
+    pub fn version(&self) -> u32 {
+        match self {
+            Document::V1(_) => 1,
+            Document::V2(_) => 2,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Document::V1(_) => Kind::Report,
+            Document::V2(d) => d.kind,
+        }
+    }
+
+    pub fn receipt(&self) -> &str {
+        match self {
+            Document::V1(d) => &d.receipt,
+            Document::V2(d) => &d.receipt,
+        }
+    }
+
+    /// `YYYY-MM-DD`, UTC.
+    pub fn received(&self) -> &str {
+        match self {
+            Document::V1(d) => &d.received,
+            Document::V2(d) => &d.received,
+        }
+    }
+
+    pub fn language(&self) -> Lang {
+        match self {
+            Document::V1(d) => d.language,
+            Document::V2(d) => d.language,
+        }
+    }
+
+    /// `None` for an addition.
+    pub fn category(&self) -> Option<Category> {
+        match self {
+            Document::V1(d) => Some(d.category),
+            Document::V2(d) => d.category,
+        }
+    }
+
+    /// Each address: (as typed, normalised absolute URL).
+    pub fn urls(&self) -> Vec<(&str, &str)> {
+        match self {
+            Document::V1(d) => d
+                .urls
+                .iter()
+                .zip(&d.normalised)
+                .map(|(t, n)| (&**t, &**n))
+                .collect(),
+            Document::V2(d) => d.urls.iter().map(|u| (&*u.typed, &*u.url)).collect(),
+        }
+    }
+
+    pub fn platform(&self) -> Option<Platform> {
+        match self {
+            Document::V1(_) => None,
+            Document::V2(d) => d.platform,
+        }
+    }
+
+    /// The name the reporter gave a platform not in the list.
+    pub fn platform_name(&self) -> Option<&str> {
+        match self {
+            Document::V1(_) => None,
+            Document::V2(d) => d.platform_name.as_deref(),
+        }
+    }
+
+    pub fn accounts(&self) -> Vec<&str> {
+        match self {
+            Document::V1(_) => Vec::new(),
+            Document::V2(d) => d.accounts.iter().map(|a| &**a).collect(),
+        }
+    }
+
+    pub fn demands(&self) -> Option<Demands> {
+        match self {
+            Document::V1(_) => None,
+            Document::V2(d) => d.demands,
+        }
+    }
+
+    pub fn where_seen(&self) -> Option<WhereSeen> {
+        match self {
+            Document::V1(d) => d.where_seen,
+            Document::V2(d) => d.where_seen,
+        }
+    }
+
+    pub fn description(&self) -> &str {
+        match self {
+            Document::V1(d) => &d.description,
+            Document::V2(d) => &d.description,
+        }
+    }
+}
+
+impl V1 {
+    /// The rules of version 1: at least one and at most ten http(s) URLs,
+    /// a 60-bit receipt, a day, a description without stray controls.
+    fn check(&mut self) -> Result<(), DocumentError> {
+        let bad = DocumentError::Invalid;
+        if !receipt::is_well_formed_v1(&self.receipt) {
+            return Err(bad("receipt"));
+        }
+        if ReceivedDate::parse(&self.received).is_none() {
+            return Err(bad("received date"));
+        }
+        if self.urls.is_empty() || self.urls.len() > MAX_URLS {
+            return Err(bad("number of URLs"));
+        }
+        for u in &self.urls {
+            let ok = u.chars().count() <= address::MAX_URL_CHARS
+                && !u.chars().any(char::is_control)
+                && !u.chars().any(char::is_whitespace);
+            let parsed = address::v1_parse(u).filter(|_| ok).ok_or(bad("a URL"))?;
+            self.normalised.push(Text(parsed.into()));
+        }
+        check_description(&self.description)?;
+        if !self.pad.bytes().all(|b| b == b' ') {
+            return Err(bad("padding"));
+        }
+        Ok(())
+    }
+}
+
+fn check_description(d: &str) -> Result<(), DocumentError> {
+    if d.chars().count() > MAX_DESCRIPTION_CHARS
+        || d.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(DocumentError::Invalid("description"));
+    }
+    Ok(())
+}
+
+/// Version 2 must be exactly what the server would have written: put its
+/// fields back through the form's validation, encode the result, and
+/// compare every byte.
+fn check_v2(d: &V2<Text>, plaintext: &[u8]) -> Result<(), DocumentError> {
+    let bad = DocumentError::Invalid;
+    let receipt = Receipt::parse(&d.receipt)
+        .filter(|r| r.expose() == &*d.receipt)
+        .ok_or(bad("receipt"))?;
+    let received = ReceivedDate::parse(&d.received).ok_or(bad("received date"))?;
+    let join = |items: &mut dyn Iterator<Item = &str>| {
+        let mut s = String::new();
+        for i in items {
+            s.push_str(i);
+            s.push('\n');
+        }
+        s
+    };
+    let answer = |a: Option<crate::report::Answer>| a.map(|a| a.id()).unwrap_or("").to_owned();
+    let input = FormInput {
+        urls: join(&mut d.urls.iter().map(|u| &*u.typed)),
+        category: d.category.map(|c| c.id()).unwrap_or("").to_owned(),
+        where_seen: d.where_seen.map(|w| w.id()).unwrap_or("").to_owned(),
+        description: d.description.to_string(),
+        platform: d.platform.map(|p| p.id()).unwrap_or("").to_owned(),
+        platform_name: d.platform_name.as_deref().unwrap_or("").to_owned(),
+        accounts: join(&mut d.accounts.iter().map(|a| &**a)),
+        money: answer(d.demands.and_then(|x| x.money)),
+        images: answer(d.demands.and_then(|x| x.images)),
+    };
+    let report = match d.kind {
+        Kind::Report => Report::validate(&input, d.language, &Category::ALL),
+        Kind::Addition if d.category.is_none() => Report::validate_addition(&input, d.language),
+        Kind::Addition => return Err(bad("an addition with a category")),
+    }
+    .map_err(|_| bad("fields"))?;
+    let again = report.encode_padded(&receipt, &received);
+    // Same fields, same order, same escaping, same bucket: same bytes.
+    if again.expose() != plaintext {
+        return Err(bad("not in the server's canonical form"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn received_dates_are_days_only_and_checked() {
+        let d = ReceivedDate::from_date(time::macros::date!(2026 - 03 - 07));
+        assert_eq!(d.as_str(), "2026-03-07");
+        assert!(ReceivedDate::parse("2026-03-07").is_some());
+        for bad in [
+            "2026-3-7",
+            "2026-02-30",
+            "2026-03-07T10:00",
+            "yesterday",
+            "",
+        ] {
+            assert!(ReceivedDate::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn documents_of_other_versions_or_shapes_are_refused() {
+        let pad = |s: &str| {
+            let mut v = s.as_bytes().to_vec();
+            let at = v.len() - 2;
+            v.splice(at..at, std::iter::repeat_n(b' ', 1024 - s.len()));
+            v
+        };
+        let doc = pad(r#"{"v":3,"pad":""}"#);
+        assert!(matches!(
+            Document::decode(&doc),
+            Err(DocumentError::UnknownVersion(3))
+        ));
+        assert!(matches!(
+            Document::decode(b"{"),
+            Err(DocumentError::Malformed)
+        ));
+        // A version-1 document with a URL v1 never accepted.
+        let v1 = pad(
+            r#"{"v":1,"receipt":"0123-4567-89AB","received":"2026-01-01","language":"en","category":"grooming","urls":["ftp://x"],"where_seen":null,"description":"","pad":""}"#,
+        );
+        assert!(matches!(
+            Document::decode(&v1),
+            Err(DocumentError::Invalid(_))
+        ));
+        let v1_ok = pad(
+            r#"{"v":1,"receipt":"0123-4567-89AB","received":"2026-01-01","language":"en","category":"grooming","urls":["x.example"],"where_seen":null,"description":"","pad":""}"#,
+        );
+        let d = Document::decode(&v1_ok).unwrap();
+        assert_eq!(d.urls(), vec![("x.example", "http://x.example/")]);
+        // Not padded to a bucket: not from a server.
+        assert!(Document::decode(&v1_ok[..1000]).is_err());
+    }
+}
