@@ -121,6 +121,10 @@ fn check_entry(token: &str) -> Entry {
             Entry::Word
         };
     }
+    // someone@example.com is an e-mail address, not a web address.
+    if !token.contains("://") && token.split('/').next().is_some_and(|h| h.contains('@')) {
+        return Entry::Word;
+    }
     let lower = token.to_ascii_lowercase();
     // `http//x` and `http:/x`: the scheme with a slip of the finger.
     if [
@@ -406,6 +410,8 @@ mod tests {
             ("not a url at all", Problem::UrlNotAddress(1)),
             ("example", Problem::UrlNotAddress(1)),
             ("لا أعرف الرابط", Problem::UrlNotAddress(1)),
+            ("someone@example.com", Problem::UrlNotAddress(1)),
+            ("@someone", Problem::UrlNotAddress(1)),
             ("See: example.com/x.", Problem::UrlWithWords(1)),
             (
                 "https://example.com/a is the link",
