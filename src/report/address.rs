@@ -122,7 +122,7 @@ fn check_entry(token: &str) -> Entry {
         };
     }
     // someone@example.com is an e-mail address, not a web address.
-    if !token.contains("://") && token.split('/').next().is_some_and(|h| h.contains('@')) {
+    if !token.contains(':') && token.split('/').next().is_some_and(|h| h.contains('@')) {
         return Entry::Word;
     }
     let lower = token.to_ascii_lowercase();
