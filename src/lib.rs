@@ -29,6 +29,8 @@ pub mod bundle;
 #[cfg(feature = "server")]
 pub mod config;
 pub mod document;
+#[cfg(feature = "server")]
+pub mod follow_up;
 pub mod hygiene;
 pub mod keys;
 #[cfg(feature = "onion")]
