@@ -6,9 +6,14 @@
 //! ```text
 //! reports/<id>.age   one age v1 file per report (id: 32 hex digits, random)
 //! ...
-//! manifest.json      {"format":"salama-bundle","version":1,"count":N,
+//! manifest.json      {"format":"salama-bundle","version":2,"count":N,
+//!                     "follow_up_salt":"<64 hex>",
 //!                     "entries":[{"id":…,"sha256":…,"size":…}, …]}
 //! ```
+//!
+//! Version 2 adds the deployment's follow-up salt, so the analysts can
+//! write answers files for this server ([`crate::answers`]) from nothing
+//! but the bundles they open. Version 1 manifests (no salt) still read.
 //!
 //! The manifest comes last so the server can stream a bundle of any size
 //! in one pass. The bundle's digest is the SHA-256 of `manifest.json`: it
@@ -25,7 +30,9 @@ use std::io::{self, Read, Write};
 
 pub const MANIFEST_NAME: &str = "manifest.json";
 pub const FORMAT: &str = "salama-bundle";
-pub const VERSION: u32 = 1;
+/// The version written when the bundle carries a follow-up salt (every
+/// server's does); without one it is version 1.
+pub const VERSION: u32 = 2;
 /// A sealed report is at most 64 KiB plus headers; anything far larger in
 /// a bundle is not ours, and is not read into memory.
 pub const MAX_BLOB: u64 = 1 << 20;
@@ -83,6 +90,9 @@ pub struct Manifest {
     pub format: String,
     pub version: u32,
     pub count: usize,
+    /// The deployment's follow-up salt (version 2 on), 64 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up_salt: Option<String>,
     pub entries: Vec<Entry>,
 }
 
@@ -95,13 +105,31 @@ impl Manifest {
 
     pub fn parse(bytes: &[u8]) -> Result<Manifest, BundleError> {
         let m: Manifest = serde_json::from_slice(bytes).map_err(|_| BundleError::BadManifest)?;
-        if m.format != FORMAT || m.version != VERSION {
+        if m.format != FORMAT || !(1..=VERSION).contains(&m.version) {
             return Err(BundleError::UnknownVersion);
+        }
+        // Version 2 carries a salt in its one spelling; version 1 none.
+        let salt_ok = match &m.follow_up_salt {
+            None => m.version == 1,
+            Some(s) => {
+                m.version >= 2
+                    && crate::answers::Salt::parse_hex(s).is_some_and(|x| x.to_hex() == *s)
+            }
+        };
+        if !salt_ok {
+            return Err(BundleError::BadManifest);
         }
         if m.count != m.entries.len() || m.entries.iter().any(|e| !is_id(&e.id)) {
             return Err(BundleError::BadManifest);
         }
         Ok(m)
+    }
+
+    /// The follow-up salt of the server that made this bundle (version 2).
+    pub fn salt(&self) -> Option<crate::answers::Salt> {
+        self.follow_up_salt
+            .as_deref()
+            .and_then(crate::answers::Salt::parse_hex)
     }
 
     pub fn ids(&self) -> impl Iterator<Item = &str> {
@@ -139,6 +167,7 @@ pub enum BundleError {
 pub struct BundleWriter<W: Write> {
     tar: tar::Builder<W>,
     entries: Vec<Entry>,
+    salt: Option<crate::answers::Salt>,
 }
 
 fn header(size: u64) -> tar::Header {
@@ -159,7 +188,13 @@ impl<W: Write> BundleWriter<W> {
         BundleWriter {
             tar,
             entries: Vec::new(),
+            salt: None,
         }
+    }
+
+    /// Carry the server's follow-up salt (and so write a version 2 manifest).
+    pub fn follow_up_salt(&mut self, salt: &crate::answers::Salt) {
+        self.salt = Some(*salt);
     }
 
     pub fn add(&mut self, id: &str, sealed: &[u8]) -> io::Result<()> {
@@ -188,8 +223,9 @@ impl<W: Write> BundleWriter<W> {
     pub fn finish(mut self) -> io::Result<(Manifest, Vec<u8>, BundleDigest, W)> {
         let manifest = Manifest {
             format: FORMAT.into(),
-            version: VERSION,
+            version: if self.salt.is_some() { VERSION } else { 1 },
             count: self.entries.len(),
+            follow_up_salt: self.salt.map(|s| s.to_hex()),
             entries: std::mem::take(&mut self.entries),
         };
         let bytes = manifest.to_bytes();
@@ -351,6 +387,50 @@ mod tests {
         assert_eq!(got, blobs);
         assert_eq!(BundleDigest::parse(&digest.to_string()), Some(digest));
         assert_eq!(v.manifest.count, 5);
+    }
+
+    #[test]
+    fn version_2_carries_the_follow_up_salt_and_version_1_still_reads() {
+        let salt = crate::answers::Salt::random();
+        let mut w = BundleWriter::new(Vec::new());
+        w.add(&id(1), b"abc").unwrap();
+        w.follow_up_salt(&salt);
+        let (m, bytes, _, tar) = w.finish().unwrap();
+        assert_eq!(m.version, 2);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains(&format!("\"follow_up_salt\": \"{}\"", salt.to_hex())));
+        let v = read(&tar[..], |_, _| {}).unwrap();
+        assert_eq!(v.manifest.salt(), Some(salt));
+        // Without a salt: version 1, as before.
+        let (old, _) = bundle(&[(id(1), b"abc".to_vec())]);
+        let v1 = read(&old[..], |_, _| {}).unwrap();
+        assert_eq!((v1.manifest.version, v1.manifest.salt()), (1, None));
+        // A salt in a version 1 manifest, none in version 2, or a salt
+        // spelled another way: not from a server.
+        let swap = |from: &str, to: &str| Manifest::parse(text.replace(from, to).as_bytes()).err();
+        assert!(matches!(
+            swap("\"version\": 2", "\"version\": 1"),
+            Some(BundleError::BadManifest)
+        ));
+        let upper = salt.to_hex().to_uppercase();
+        if upper != salt.to_hex() {
+            assert!(matches!(
+                swap(&salt.to_hex(), &upper),
+                Some(BundleError::BadManifest)
+            ));
+        }
+        let no_salt = text.replace(
+            &format!("  \"follow_up_salt\": \"{}\",\n", salt.to_hex()),
+            "",
+        );
+        assert!(matches!(
+            Manifest::parse(no_salt.as_bytes()),
+            Err(BundleError::BadManifest)
+        ));
+        assert!(matches!(
+            swap("\"version\": 2", "\"version\": 3"),
+            Some(BundleError::UnknownVersion)
+        ));
     }
 
     #[test]

@@ -29,6 +29,34 @@ pub struct Config {
     pub site: Site,
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub follow_up: FollowUpConfig,
+}
+
+/// `[follow_up]`: reporters reading the analysts' answers with their receipt.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct FollowUpConfig {
+    /// Days an imported answer is kept; then it is wiped (overwritten).
+    pub answer_days: u32,
+    /// Lookups computed at once, each on its own low-priority thread
+    /// (one Argon2id run: ~25 ms of a core and 32 MiB).
+    pub lookup_threads: usize,
+    /// Lookups waiting for a thread; past it, "busy" at once.
+    pub max_waiting_lookups: usize,
+    /// Answers held at most; an import past it is refused.
+    pub max_answers: usize,
+}
+
+impl Default for FollowUpConfig {
+    fn default() -> FollowUpConfig {
+        FollowUpConfig {
+            answer_days: 90,
+            lookup_threads: 2,
+            max_waiting_lookups: 32,
+            max_answers: 100_000,
+        }
+    }
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -197,6 +225,10 @@ mod tests {
             "max_pending_reports",
             "max_pending_bytes",
             "min_free_bytes",
+            "answer_days",
+            "lookup_threads",
+            "max_waiting_lookups",
+            "max_answers",
         ] {
             assert!(
                 text.lines().any(|l| l

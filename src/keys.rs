@@ -7,6 +7,8 @@
 //! Secret material lives only inside the `age` crate's types and
 //! `SecretString`s; nothing here can print it.
 
+pub mod signing;
+
 use age::secrecy::{ExposeSecret, SecretString};
 use bech32::primitives::decode::CheckedHrpstring;
 use bech32::{Bech32, Hrp};
@@ -114,7 +116,9 @@ impl Recipients {
         for path in paths {
             let text = std::fs::read(&path).map_err(|e| KeyError::File(path.clone(), e))?;
             let text = String::from_utf8_lossy(&text);
-            if text.to_ascii_uppercase().contains("AGE-SECRET-KEY-") {
+            if text.to_ascii_uppercase().contains("AGE-SECRET-KEY-")
+                || signing::is_secret_text(&text)
+            {
                 return Err(KeyError::SecretOnServer(path));
             }
             if path.extension().and_then(|e| e.to_str()) != Some("pub") {

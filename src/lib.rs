@@ -14,6 +14,8 @@
 //! | 6 | [`store`] | the sealed blob is written and group-committed (flush + fdatasync) |
 //! | 7 | [`admin`] | the operator exports a [`bundle`] and purges it, while serving |
 //! | 8 | [`open`] | the analyst verifies and decrypts a bundle offline |
+//! | 9 | [`answers`] | the analysts' answers, sealed per receipt, signed ([`keys::signing`]) |
+//! | 10 | `follow_up` / `web::follow_up` | the server imports answers; a reporter reads theirs, adds information |
 //!
 //! [`ui`] (translations, stylesheet, page frame) is shared by the reporter
 //! pages and the analysts' desk. [`hygiene`] keeps plaintext out of core
@@ -22,10 +24,13 @@
 
 #[cfg(feature = "server")]
 pub mod admin;
+pub mod answers;
 pub mod bundle;
 #[cfg(feature = "server")]
 pub mod config;
 pub mod document;
+#[cfg(feature = "server")]
+pub mod follow_up;
 pub mod hygiene;
 pub mod keys;
 #[cfg(feature = "onion")]

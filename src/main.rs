@@ -40,9 +40,11 @@ enum Command {
     /// Counts only: pending, exported, disk used. Exits 2 when reports are refused.
     #[cfg(feature = "server")]
     Status(server::StatusArgs),
-    /// Make a new analyst key, passphrase-protected (as `age-keygen | age -p`).
+    /// Make a new analyst key, passphrase-protected (as `age-keygen | age -p`),
+    /// and beside it the key that signs answers files.
     Keygen {
-        /// The identity file to write (mode 0600); its public key goes to FILE.pub.
+        /// The identity file to write (mode 0600); its public key goes to FILE.pub,
+        /// the answers signing key to FILE.sign and its public half to FILE.sign.pub.
         #[arg(long)]
         out: PathBuf,
     },
@@ -104,39 +106,71 @@ fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn pub_path(out: &Path) -> PathBuf {
-    let mut p = out.as_os_str().to_owned();
-    p.push(".pub");
+/// `PATH` + `suffix` (`K` → `K.pub`, `K.sign`, `K.sign.pub`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
     PathBuf::from(p)
 }
 
-/// Returns the recipient string.
-fn make_identity(out: &Path, pass: age::secrecy::SecretString) -> Result<String> {
-    let pub_file = pub_path(out);
-    if out.exists() || pub_file.exists() {
+fn pub_path(out: &Path) -> PathBuf {
+    with_suffix(out, ".pub")
+}
+
+/// What `keygen` made: the age recipient and the answers signing public key.
+struct MadeKeys {
+    recipient: String,
+    signer: keys::signing::SignerKey,
+}
+
+/// The identity `out` (+ `out.pub`) and, beside it, the answers signing
+/// key `out.sign` (+ `out.sign.pub`), both under one passphrase.
+fn make_identity(out: &Path, pass: age::secrecy::SecretString) -> Result<MadeKeys> {
+    let files = [
+        out.to_owned(),
+        pub_path(out),
+        with_suffix(out, ".sign"),
+        with_suffix(out, ".sign.pub"),
+    ];
+    if let Some(f) = files.iter().find(|f| f.exists()) {
         bail!(
-            "{} or {} already exists; refusing to overwrite a key",
-            out.display(),
-            pub_file.display()
+            "{} already exists; refusing to overwrite a key",
+            f.display()
         );
     }
-    let new = keys::keygen(pass).context("could not make the key")?;
+    let new = keys::keygen(pass.clone()).context("could not make the key")?;
+    let signing = keys::signing::keygen(pass).context("could not make the signing key")?;
     write_new_private(out, &new.encrypted)?;
-    std::fs::write(&pub_file, format!("{}\n", new.recipient))
-        .with_context(|| format!("cannot write {}", pub_file.display()))?;
-    Ok(new.recipient)
+    write_new_private(&files[2], &signing.encrypted)?;
+    for (path, public) in [
+        (&files[1], new.recipient.as_str()),
+        (&files[3], signing.public.as_str()),
+    ] {
+        std::fs::write(path, format!("{public}\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(MadeKeys {
+        recipient: new.recipient,
+        signer: signing.public,
+    })
 }
 
 fn keygen(out: &Path) -> Result<ExitCode> {
     let pass = passphrase::ask_new().context("no passphrase")?;
-    let recipient = make_identity(out, pass)?;
+    let made = make_identity(out, pass)?;
     eprintln!(
         "salama: wrote the passphrase-protected identity {} (keep it on this offline workstation)\nsalama: and its public key {} (key id {}); carry only that file to the server's keys directory",
         out.display(),
         pub_path(out).display(),
-        keys::KeyId::of(&recipient)
+        keys::KeyId::of(&made.recipient)
     );
-    println!("{recipient}");
+    eprintln!(
+        "salama: wrote the answers signing key {} under the same passphrase (keep it here too)\nsalama: and its public half {} (signer id {}); carry only that file to the server's keys/signers/ directory",
+        with_suffix(out, ".sign").display(),
+        with_suffix(out, ".sign.pub").display(),
+        made.signer.id()
+    );
+    println!("{}", made.recipient);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -300,11 +334,19 @@ mod server {
         salama::store::create_private_dir(&a.data)?;
         if !identity.exists() {
             std::fs::create_dir_all(&keys_dir)?;
-            let recipient = make_identity(
+            let made = make_identity(
                 &identity,
                 age::secrecy::SecretString::from("demo".to_owned()),
             )?;
-            std::fs::write(keys_dir.join("demo-analyst.pub"), format!("{recipient}\n"))?;
+            std::fs::write(
+                keys_dir.join("demo-analyst.pub"),
+                format!("{}\n", made.recipient),
+            )?;
+            std::fs::create_dir_all(keys_dir.join("signers"))?;
+            std::fs::write(
+                keys_dir.join("signers/demo-analyst.pub"),
+                format!("{}\n", made.signer.as_str()),
+            )?;
         }
         eprintln!(
             "\n  ******************************************************************\n  **  DEMO MODE: reports are sealed to a THROWAWAY key whose       **\n  **  passphrase is \"demo\". Never use this for real reports.       **\n  ******************************************************************\n\n  Open http://{}/ in a browser and file a report. Then, in another terminal:\n    salama export --data {d} --out bundle.tar\n    SALAMA_PASSPHRASE=demo salama open bundle.tar -i {i} --out opened\n    salama purge --data {d} --confirm <digest printed by open>\n",

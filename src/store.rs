@@ -289,6 +289,8 @@ pub struct Store {
     quota: Quota,
     /// Export, its confirmation and purge: one at a time.
     admin: Mutex<()>,
+    /// Carried in every bundle's manifest, so the analysts can answer.
+    follow_up_salt: crate::answers::Salt,
 }
 
 /// A bundle written but not yet confirmed: its reports become "exported"
@@ -314,6 +316,7 @@ impl Store {
         let dir = data.join("store");
         let segments = dir.join("segments");
         create_private_dir(data)?;
+        let follow_up_salt = crate::follow_up::salt::load_or_create(data)?;
         let db = sled::Config::new()
             .path(&dir)
             // sled holds only bookkeeping: a few entries, a small cache.
@@ -389,6 +392,7 @@ impl Store {
             commits: tx,
             quota,
             admin: Mutex::new(()),
+            follow_up_salt,
         }))
     }
 
@@ -486,6 +490,7 @@ impl Store {
         }
         records.sort_unstable_by_key(|(id, _)| *id);
         let mut w = BundleWriter::new(out);
+        w.follow_up_salt(&self.follow_up_salt);
         let mut log = segment::Reader::new(&self.segments);
         for (id, at) in &records {
             w.add(&hex(id), &log.read(id, *at)?)?;

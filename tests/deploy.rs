@@ -26,8 +26,12 @@ const UNIT_EXEC_PREFIX: &str = "ExecStart=/usr/local/bin/salama ";
 const TORRC: &str = "deploy/torrc";
 const TORRC_HS_DIR_LINE: &str = "HiddenServiceDir /var/lib/tor/salama/";
 
-/// Written in two halves so that this file never contains the marker it looks for.
-const SECRET_MARKER: &str = concat!("age-secret-", "key-1");
+/// Written in two halves so that this file never contains the markers it looks for:
+/// an age identity, and an answers signing key (src/keys/signing.rs).
+const SECRET_MARKERS: [&str; 2] = [
+    concat!("age-secret-", "key-1"),
+    concat!("salama-sign-", "secret-key-1"),
+];
 
 /// Directives `deploy/torrc` must carry, with exactly this value, exactly once.
 const TORRC_REQUIRED: [(&str, &str); 10] = [
@@ -258,8 +262,10 @@ fn systemd_unit_exposure_at_most_2() {
 
 fn has_secret_marker(bytes: &[u8]) -> bool {
     let lower = bytes.to_ascii_lowercase();
-    let marker = SECRET_MARKER.as_bytes();
-    lower.windows(marker.len()).any(|window| window == marker)
+    SECRET_MARKERS.iter().any(|marker| {
+        let marker = marker.as_bytes();
+        lower.windows(marker.len()).any(|window| window == marker)
+    })
 }
 
 /// Every regular file under `dir`, following symlinks; nothing if `dir` does not exist.
@@ -296,6 +302,13 @@ fn secret_marker_is_found_in_any_case() {
     assert!(has_secret_marker(secret.as_bytes()));
     assert!(has_secret_marker(secret.to_ascii_lowercase().as_bytes()));
     assert!(!has_secret_marker(b"age1qqqqqqqq\n"));
+    let signing = concat!(
+        "# public key: salamasign1qqqq\nSALAMA-SIGN-",
+        "SECRET-KEY-1QQQQ\n"
+    );
+    assert!(has_secret_marker(signing.as_bytes()));
+    assert!(has_secret_marker(signing.to_ascii_lowercase().as_bytes()));
+    assert!(!has_secret_marker(b"salamasign1qqqqqqqq\n"));
 }
 
 #[test]
@@ -317,7 +330,7 @@ fn no_secret_key_under_keys_or_deploy() {
     }
     assert!(
         offenders.is_empty(),
-        "an age secret key (identity) is in {offenders:?}. Secret keys never leave the \
+        "a secret key (age identity or answers signing key) is in {offenders:?}. Secret keys never leave the \
          analysts' air-gapped workstation: remove the file and treat that key as compromised \
          (see keys/README.md)."
     );

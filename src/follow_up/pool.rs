@@ -1,0 +1,111 @@
+//! The threads that derive receipts for lookups, apart from everything
+//! else: each Argon2id run takes ~25 ms of one core and 32 MiB, so it never
+//! runs on the async threads (it would stall every connection on that
+//! thread), and these threads run at a lower priority (nice 10), so that
+//! when lookups and reports compete for the CPU, reports win: a flood of
+//! lookups slows lookups, not reports.
+//!
+//! At most `threads` derivations run at once and `queue` wait; past that a
+//! lookup is refused at once ("busy") instead of holding a connection.
+
+use crate::answers::Deriver;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// The nice value of the lookup threads (reports run at 0).
+pub const NICE: i32 = 10;
+
+type Job = Box<dyn FnOnce(&mut Deriver) + Send>;
+
+/// Too many lookups at once: try again in a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+pub struct Pool {
+    jobs: Option<SyncSender<Job>>,
+}
+
+impl Pool {
+    /// Start `threads` lookup threads with room for `queue` waiting jobs.
+    /// With no threads, every lookup is [`Busy`] (offline tools).
+    pub fn start(threads: usize, queue: usize) -> std::io::Result<Pool> {
+        if threads == 0 {
+            return Ok(Pool { jobs: None });
+        }
+        let (tx, rx) = sync_channel::<Job>(queue);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("salama-lookup-{i}"))
+                .spawn(move || worker(&rx))?;
+        }
+        Ok(Pool { jobs: Some(tx) })
+    }
+
+    /// Run `f` on a lookup thread with that thread's working area, and
+    /// wait for its result without blocking the async thread.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Deriver) -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        let jobs = self.jobs.as_ref().ok_or(Busy)?;
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |d| {
+            let _ = tx.send(f(d));
+        });
+        match jobs.try_send(job) {
+            Ok(()) => rx.await.map_err(|_| Busy),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => Err(Busy),
+        }
+    }
+}
+
+fn worker(jobs: &Mutex<Receiver<Job>>) {
+    // On Linux a thread id names one thread for setpriority; failing to
+    // lower our own priority is harmless (the caps still hold).
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), NICE);
+    let mut deriver = Deriver::new();
+    loop {
+        let job = {
+            let rx = jobs.lock().unwrap_or_else(|e| e.into_inner());
+            rx.recv()
+        };
+        match job {
+            Ok(job) => job(&mut deriver),
+            Err(_) => return, // the pool is gone
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_run_at_lower_priority_and_overflow_is_busy() {
+        let pool = Arc::new(Pool::start(1, 1).unwrap());
+        let nice = pool
+            .run(|_| rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(nice, NICE);
+        // One running (held by a gate), one queued, the third refused.
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        let g = gate.clone();
+        let p = pool.clone();
+        let first =
+            tokio::spawn(async move { p.run(move |_| g.lock().unwrap().recv().is_ok()).await });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let p = pool.clone();
+        let second = tokio::spawn(async move { p.run(|_| true).await });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(pool.run(|_| true).await, Err(Busy));
+        open.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), Ok(true));
+        assert_eq!(second.await.unwrap(), Ok(true));
+        assert_eq!(Pool::start(0, 5).unwrap().run(|_| ()).await, Err(Busy));
+    }
+}
