@@ -210,8 +210,11 @@ fn reports_travel_over_a_private_tor_network_through_arti_and_through_c_tor() {
     );
     drop(server);
 
-    // 3. C tor in front, with the torrc shipped in deploy/.
-    let server = Server::start(&data, &keys, &[]);
+    // 3. C tor in front, with the torrc shipped in deploy/ (which sends
+    // each connection's circuit in a PROXY line: `proxy_protocol = true`).
+    let cfg = t.path().join("proxy.toml");
+    std::fs::write(&cfg, "proxy_protocol = true\n").unwrap();
+    let server = Server::start(&data, &keys, &["--config", cfg.to_str().unwrap()]);
     let port = server.addr.rsplit(':').next().unwrap().to_owned();
     let torrc = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/torrc");
     let o = Command::new(format!("{NET}/onion-front.sh"))
