@@ -6,23 +6,14 @@
 //! all acknowledged, quickly. `bench/flood.rs` measures the same at full
 //! speed, and the many-circuit case.
 
+use crate::rawhttp::Conn;
 use crate::util::*;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-/// The line C tor writes first for global circuit number `gid`.
-fn proxy_line(gid: u32) -> String {
-    format!(
-        "PROXY TCP6 fc00:dead:beef:4dad::{:x}:{:x} ::1 {} 80\r\n",
-        gid >> 16,
-        gid & 0xffff,
-        gid & 0xffff
-    )
-}
 
 fn config(dir: &Path, text: &str) -> PathBuf {
     let p = dir.join(format!("{}.toml", unique("cfg")));
@@ -30,96 +21,17 @@ fn config(dir: &Path, text: &str) -> PathBuf {
     p
 }
 
-/// One keep-alive HTTP/1.1 connection, as a browser behind tor would use.
-struct Conn {
-    r: BufReader<TcpStream>,
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-impl Conn {
-    /// Connect; with `gid`, start with C tor's PROXY line for that circuit.
-    fn open(addr: &str, gid: Option<u32>) -> Conn {
-        let mut s = TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        s.set_nodelay(true).unwrap();
-        if let Some(g) = gid {
-            s.write_all(proxy_line(g).as_bytes()).unwrap();
-        }
-        Conn {
-            r: BufReader::new(s),
-        }
-    }
-
-    /// POST a report; `None` if the server closed the connection.
-    fn report(&mut self, lang: &str, description: &str) -> Option<Reply> {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("urls", "https://flood.example/a")
-            .append_pair("category", "grooming")
-            .append_pair("where_seen", "website")
-            .append_pair("description", description)
-            .finish();
-        let req = format!(
-            "POST /{lang}/report HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        self.r.get_mut().write_all(req.as_bytes()).ok()?;
-        self.read_reply()
-    }
-
-    fn read_reply(&mut self) -> Option<Reply> {
-        let mut line = String::new();
-        if self.r.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let status = line.split(' ').nth(1)?.parse().ok()?;
-        let mut headers = Vec::new();
-        loop {
-            line.clear();
-            self.r.read_line(&mut line).ok()?;
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            let (k, v) = l.split_once(':')?;
-            headers.push((k.trim().to_owned(), v.trim().to_owned()));
-        }
-        let len: usize = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; len];
-        self.r.read_exact(&mut body).ok()?;
-        Some(Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
-    }
-
-    /// Does the server close this connection without answering?
-    fn closed_unanswered(mut self) -> bool {
-        let _ = self
-            .r
-            .get_mut()
-            .write_all(b"GET /en/ HTTP/1.1\r\nHost: x\r\n\r\n");
-        let mut rest = Vec::new();
-        matches!(self.r.read_to_end(&mut rest), Ok(0) | Err(_)) && rest.is_empty()
-    }
+/// A report with fixed fields but for its description.
+fn report(c: &mut Conn, lang: &str, description: &str) -> Option<Page> {
+    c.post_report(
+        lang,
+        &[
+            ("urls", "https://flood.example/a"),
+            ("category", "grooming"),
+            ("where_seen", "website"),
+            ("description", description),
+        ],
+    )
 }
 
 #[test]
@@ -138,14 +50,14 @@ fn each_circuit_has_its_own_allowance_and_the_429_keeps_the_form() {
     // connection and on a new one (the limit follows the circuit).
     let mut c = Conn::open(&a, Some(70_000));
     for i in 0..2 {
-        let r = c.report("en", &format!("first circuit {i}")).unwrap();
+        let r = report(&mut c, "en", &format!("first circuit {i}")).unwrap();
         assert_eq!(r.status, 200, "{}", r.body);
     }
     let kept = unique("KEPT");
     for lang in ["en", "fr", "ar"] {
         let mut c = Conn::open(&a, Some(70_000));
         let typed = format!("{kept} <b>{lang}</b> رأيت");
-        let r = c.report(lang, &typed).unwrap();
+        let r = report(&mut c, lang, &typed).unwrap();
         assert_eq!(r.status, 429, "{}", r.body);
         let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
         assert!((1..=600).contains(&retry), "Retry-After: {retry}");
@@ -166,15 +78,15 @@ fn each_circuit_has_its_own_allowance_and_the_429_keeps_the_form() {
         assert!(r.body.contains(notice), "{lang}: {}", r.body);
         assert!(r.header("content-security-policy").is_some());
     }
-    let r = c.report("en", "still the first circuit").unwrap();
+    let r = report(&mut c, "en", "still the first circuit").unwrap();
     assert_eq!(r.status, 429, "the same connection is held back too");
 
     // Another circuit, even on the old connection's heels, is untouched.
     let mut d = Conn::open(&a, Some(70_001));
-    assert_eq!(d.report("fr", "second circuit").unwrap().status, 200);
+    assert_eq!(report(&mut d, "fr", "second circuit").unwrap().status, 200);
     // Circuits beyond 65535 differ only in the address's upper half.
     let mut e = Conn::open(&a, Some(70_000 + 65_536));
-    assert_eq!(e.report("fr", "third circuit").unwrap().status, 200);
+    assert_eq!(report(&mut e, "fr", "third circuit").unwrap().status, 200);
 
     // No PROXY line, or a broken one: closed without a word, counted once
     // in the log, with nothing about the connection.
@@ -182,12 +94,7 @@ fn each_circuit_has_its_own_allowance_and_the_429_keeps_the_form() {
     let mut bad = TcpStream::connect(&a).unwrap();
     bad.write_all(b"PROXY TCP6 nonsense\r\nGET /en/ HTTP/1.1\r\n\r\n")
         .unwrap();
-    assert!(
-        Conn {
-            r: BufReader::new(bad)
-        }
-        .closed_unanswered()
-    );
+    assert!(Conn::from_stream(bad).closed_unanswered());
 
     let out = server.stop();
     assert_eq!(
@@ -222,16 +129,16 @@ fn without_proxy_protocol_each_connection_is_a_circuit_and_a_stray_proxy_line_is
     let a = server.addr.clone();
 
     let mut keep_alive = Conn::open(&a, None);
-    assert_eq!(keep_alive.report("en", "one").unwrap().status, 200);
-    assert_eq!(keep_alive.report("en", "two").unwrap().status, 429);
+    assert_eq!(report(&mut keep_alive, "en", "one").unwrap().status, 200);
+    assert_eq!(report(&mut keep_alive, "en", "two").unwrap().status, 429);
     let mut fresh = Conn::open(&a, None);
-    assert_eq!(fresh.report("en", "three").unwrap().status, 200);
+    assert_eq!(report(&mut fresh, "en", "three").unwrap().status, 200);
 
     // C tor with the export on while the switch is off: its line is used.
     let mut p = Conn::open(&a, Some(9));
-    assert_eq!(p.report("en", "four").unwrap().status, 200);
+    assert_eq!(report(&mut p, "en", "four").unwrap().status, 200);
     let mut p = Conn::open(&a, Some(9));
-    assert_eq!(p.report("en", "five").unwrap().status, 429);
+    assert_eq!(report(&mut p, "en", "five").unwrap().status, 429);
     let out = server.stop();
     assert_eq!(out.matches("set proxy_protocol = true").count(), 1, "{out}");
 }
@@ -263,7 +170,7 @@ fn a_flood_from_one_circuit_does_not_shut_out_another_reporter() {
                 let mut c = Conn::open(&addr, Some(424_242));
                 let deadline = Instant::now() + Duration::from_secs(60);
                 while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                    match c.report("en", "flood") {
+                    match report(&mut c, "en", "flood") {
                         Some(r) if r.status == 200 => ok.fetch_add(1, Ordering::Relaxed),
                         Some(r) if r.status == 429 => held.fetch_add(1, Ordering::Relaxed),
                         Some(_) => other.fetch_add(1, Ordering::Relaxed),
@@ -285,16 +192,10 @@ fn a_flood_from_one_circuit_does_not_shut_out_another_reporter() {
     for i in 0..12 {
         std::thread::sleep(Duration::from_millis(2_500));
         let t0 = Instant::now();
-        let r = honest
-            .report("ar", &format!("honest {i}"))
-            .expect("an answer");
+        let r = report(&mut honest, "ar", &format!("honest {i}")).expect("an answer");
         latencies.push(t0.elapsed());
         assert_eq!(r.status, 200, "honest report {i}: {}", r.body);
-        receipts.push(receipt(&Page {
-            status: r.status,
-            headers: vec![],
-            body: r.body,
-        }));
+        receipts.push(receipt(&r));
     }
     stop.store(true, Ordering::Relaxed);
     for f in flooders {

@@ -10,4 +10,6 @@ mod full;
 mod hostile;
 mod interop;
 mod onion;
+mod onionbalance;
+mod rawhttp;
 mod util;
