@@ -640,11 +640,14 @@ mod bench {
         let identity = work.join("analyst.key");
         std::fs::write(&identity, format!("{}\n", secret1[0])).map_err(|e| e.to_string())?;
         // The shipped defaults, except the export quotas (the growth phase
-        // stores more than a million reports on purpose).
+        // stores more than a million reports on purpose) and the
+        // per-circuit allowance: each keep-alive client here is one plain
+        // loopback connection, i.e. one "circuit", sending thousands of
+        // reports a second (bench/flood.sh measures the limits themselves).
         let config = work.join("salama.toml");
         std::fs::write(
             &config,
-            "[limits]\nmax_pending_reports = 100000000\nmax_pending_bytes = 1099511627776\n",
+            "[limits]\nmax_pending_reports = 100000000\nmax_pending_bytes = 1099511627776\nsubmissions_per_circuit = 4000000000\nsubmission_interval_secs = 1\n",
         )
         .map_err(|e| e.to_string())?;
         Ok(Setup {

@@ -21,6 +21,11 @@ pub struct Config {
     /// Plain HTTP listeners (loopback: for a C tor front or tests).
     #[serde(default)]
     pub listen: Vec<SocketAddr>,
+    /// Every connection to the `listen` addresses starts with a PROXY v1
+    /// header naming its Tor circuit (C tor's `HiddenServiceExportCircuitID
+    /// haproxy`); a connection without one is refused.
+    #[serde(default)]
+    pub proxy_protocol: bool,
     /// Run the in-process onion service (default true when built with it).
     pub onion: Option<bool>,
     /// An arti configuration file (arti's own TOML format).
@@ -126,6 +131,15 @@ pub struct Limits {
     pub max_pending_bytes: u64,
     /// Free disk space kept in reserve; below it, the form answers 503.
     pub min_free_bytes: u64,
+    /// Reports one Tor circuit may send at once, then one more every
+    /// `submission_interval_secs`; past it, a 429 "wait a moment" page.
+    pub submissions_per_circuit: u32,
+    pub submission_interval_secs: u64,
+    /// The same for receipt lookups (follow-up).
+    pub lookups_per_circuit: u32,
+    pub lookup_interval_secs: u64,
+    /// Circuits remembered at once for those limits (memory bound).
+    pub max_tracked_circuits: usize,
 }
 
 impl Default for Limits {
@@ -141,6 +155,11 @@ impl Default for Limits {
             max_pending_reports: q.max_pending_reports,
             max_pending_bytes: q.max_pending_bytes,
             min_free_bytes: q.min_free_bytes,
+            submissions_per_circuit: 10,
+            submission_interval_secs: 12,
+            lookups_per_circuit: 10,
+            lookup_interval_secs: 12,
+            max_tracked_circuits: 65_536,
         }
     }
 }
@@ -208,6 +227,7 @@ mod tests {
             "data",
             "keys",
             "listen",
+            "proxy_protocol",
             "onion",
             "tor_config",
             "name",
@@ -229,6 +249,11 @@ mod tests {
             "lookup_threads",
             "max_waiting_lookups",
             "max_answers",
+            "submissions_per_circuit",
+            "submission_interval_secs",
+            "lookups_per_circuit",
+            "lookup_interval_secs",
+            "max_tracked_circuits",
         ] {
             assert!(
                 text.lines().any(|l| l

@@ -414,13 +414,23 @@ mod server {
                 store.clone(),
                 shutdown.clone(),
             )));
+            tasks.push(tokio::spawn(web::admission::run_sweeper(
+                state.clone(),
+                shutdown.clone(),
+            )));
             for addr in &config.listen {
                 let l = tokio::net::TcpListener::bind(addr)
                     .await
                     .with_context(|| format!("cannot listen on {addr}"))?;
                 eprintln!("salama: serving http://{}/", l.local_addr()?);
+                if config.proxy_protocol {
+                    eprintln!(
+                        "salama: each connection there must start with C tor's PROXY header (proxy_protocol = true)"
+                    );
+                }
                 tasks.push(tokio::spawn(web::run_listener(
                     l,
+                    config.proxy_protocol,
                     state.clone(),
                     tracker.clone(),
                     shutdown.clone(),

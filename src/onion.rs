@@ -1,7 +1,10 @@
 //! Step 1 (onion): the in-process onion service. arti gives us rendezvous
 //! requests; each accepted BEGIN to port 80 becomes a byte stream handed to
 //! the same HTTP service as the loopback listener ([`web::dispatch`]).
-//! Every other port and stream type is refused.
+//! Every other port and stream type is refused. One rendezvous request is
+//! one client circuit: its streams share one [`Circuit`] for the
+//! per-circuit limits (`web::admission`), and at most
+//! `max_streams_per_circuit` of them may be open at once.
 //!
 //! The service's identity key lives in arti's keystore under
 //! `DATA/tor/state/keystore/hss/salama/`, so the address survives restarts;
@@ -15,7 +18,8 @@
 
 use crate::config::Limits;
 use crate::store::create_private_dir;
-use crate::web::{self, State};
+use crate::web::circuit::Circuit;
+use crate::web::{self, Source, State};
 use arti_client::{TorClient, TorClientConfig};
 use futures::{Stream, StreamExt};
 use safelog::DisplayRedacted as _;
@@ -208,13 +212,14 @@ pub async fn run(
             let Ok(mut streams) = rend.accept().await else {
                 return;
             };
+            let circuit = Circuit::fresh();
             loop {
                 let next = tokio::select! {
                     s = streams.next() => s,
                     _ = shutdown.cancelled() => None,
                 };
                 let Some(stream) = next else { break };
-                handle_stream(stream, &state, &busy, &tracker2, &shutdown).await;
+                handle_stream(stream, circuit, &state, &busy, &tracker2, &shutdown).await;
             }
         });
     }
@@ -223,6 +228,7 @@ pub async fn run(
 
 async fn handle_stream(
     stream: StreamRequest,
+    circuit: Circuit,
     state: &Arc<State>,
     busy: &Arc<Vec<u8>>,
     tracker: &TaskTracker,
@@ -236,7 +242,14 @@ async fn handle_stream(
         return;
     }
     if let Ok(data) = stream.accept(Connected::new_empty()).await {
-        web::dispatch(data, state, busy, tracker, shutdown);
+        web::dispatch(
+            data,
+            Source::Circuit(circuit),
+            state,
+            busy,
+            tracker,
+            shutdown,
+        );
     }
 }
 

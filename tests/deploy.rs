@@ -34,7 +34,7 @@ const SECRET_MARKERS: [&str; 2] = [
 ];
 
 /// Directives `deploy/torrc` must carry, with exactly this value, exactly once.
-const TORRC_REQUIRED: [(&str, &str); 10] = [
+const TORRC_REQUIRED: [(&str, &str); 11] = [
     ("SocksPort", "0"),
     ("SafeLogging", "1"),
     ("HiddenServiceDir", "/var/lib/tor/salama/"),
@@ -44,6 +44,8 @@ const TORRC_REQUIRED: [(&str, &str); 10] = [
     ("HiddenServicePoWDefensesEnabled", "1"),
     ("HiddenServiceEnableIntroDoSDefense", "1"),
     ("HiddenServiceMaxStreamsCloseCircuit", "1"),
+    // The circuit of each connection, for Salama's per-circuit limits (`proxy_protocol`).
+    ("HiddenServiceExportCircuitID", "haproxy"),
     ("VanguardsLiteEnabled", "1"),
 ];
 
@@ -57,13 +59,9 @@ const TORRC_POSITIVE: [&str; 5] = [
     "HiddenServiceMaxStreams",
 ];
 
-/// Directives `deploy/torrc` must not carry: a circuit id per visitor, a fixed data directory
-/// (test harnesses append their own), a TCP control port.
-const TORRC_FORBIDDEN: [&str; 3] = [
-    "HiddenServiceExportCircuitID",
-    "DataDirectory",
-    "ControlPort",
-];
+/// Directives `deploy/torrc` must not carry: a fixed data directory (test harnesses append
+/// their own), a TCP control port.
+const TORRC_FORBIDDEN: [&str; 2] = ["DataDirectory", "ControlPort"];
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1,7 +1,11 @@
 //! Steps 1–2: byte streams in, HTTP/1.1 out. Tor only supplies streams:
 //! [`serve`] takes any `AsyncRead + AsyncWrite`, and the loopback listener
-//! ([`run_listener`]) and the onion service are two sources for it.
+//! ([`run_listener`]) and the onion service are two sources for it. Each
+//! stream comes with its Tor [`circuit`], which [`admission`] uses to
+//! share the service fairly.
 
+pub mod admission;
+pub mod circuit;
 pub mod form;
 pub mod pages;
 pub mod routes;
@@ -9,13 +13,15 @@ pub mod routes;
 use crate::config::{Limits, Site};
 use crate::keys::Recipients;
 use crate::store::{Store, StoreError};
+use admission::Admission;
+use circuit::Circuit;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +37,8 @@ pub struct Counters {
     pub refused_full: AtomicU64,
     pub store_errors: AtomicU64,
     pub connections_refused: AtomicU64,
+    /// Loopback connections closed for want of a valid PROXY header.
+    pub proxy_refused: AtomicU64,
 }
 
 /// Everything a request handler needs.
@@ -39,6 +47,8 @@ pub struct State {
     pub recipients: Recipients,
     pub site: Site,
     pub limits: Limits,
+    /// Per-circuit token buckets.
+    pub admission: Admission,
     /// Reports being read, sealed and committed at once.
     pub submissions: Semaphore,
     /// Open connections, across every stream source.
@@ -48,6 +58,8 @@ pub struct State {
     busy_writers: Arc<Semaphore>,
     pub counters: Counters,
     store_error_reported: AtomicBool,
+    proxy_refusal_reported: AtomicBool,
+    unexpected_proxy_reported: AtomicBool,
 }
 
 impl State {
@@ -58,10 +70,13 @@ impl State {
             submissions: Semaphore::new(limits.max_inflight_submissions.max(1)),
             connections: Arc::new(Semaphore::new(limits.max_connections.max(1))),
             busy_writers: Arc::new(Semaphore::new(64)),
+            admission: Admission::new(&limits),
             site,
             limits,
             counters: Counters::default(),
             store_error_reported: AtomicBool::new(false),
+            proxy_refusal_reported: AtomicBool::new(false),
+            unexpected_proxy_reported: AtomicBool::new(false),
         }
     }
 
@@ -74,17 +89,40 @@ impl State {
             );
         }
     }
+
+    /// Tell the operator once that connections arrive without the PROXY
+    /// header: most likely the torrc lacks the export, and every visitor
+    /// is being turned away.
+    fn report_proxy_refusal(&self) {
+        if !self.proxy_refusal_reported.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "salama: ERROR: a loopback connection came without a valid PROXY header and was closed (proxy_protocol = true). If C tor is in front, its torrc needs `HiddenServiceExportCircuitID haproxy` (deploy/torrc); otherwise set proxy_protocol = false. Further refusals are counted, not logged."
+            );
+        }
+    }
+
+    /// Tell the operator once that PROXY headers arrive although the
+    /// config does not require them: they are used, but only the switch
+    /// makes the listener refuse connections that bypass tor.
+    fn report_unexpected_proxy(&self) {
+        if !self.unexpected_proxy_reported.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "salama: warning: connections start with C tor's PROXY header but proxy_protocol is off; they are understood, but set proxy_protocol = true in salama.toml so that connections without one are refused."
+            );
+        }
+    }
 }
 
-/// Serve HTTP/1.1 on one byte stream until the client is done or
-/// `shutdown` fires (then in-flight requests finish first).
-pub async fn serve<I>(io: I, state: Arc<State>, shutdown: CancellationToken)
+/// Serve HTTP/1.1 on one byte stream of `circuit` until the client is
+/// done or `shutdown` fires (then in-flight requests finish first).
+pub async fn serve<I>(io: I, circuit: Circuit, state: Arc<State>, shutdown: CancellationToken)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let svc_state = state.clone();
-    let svc = service_fn(move |req| {
+    let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         let st = svc_state.clone();
+        req.extensions_mut().insert(circuit);
         async move { Ok::<_, std::convert::Infallible>(routes::handle(req, &st).await) }
     });
     let mut builder = http1::Builder::new();
@@ -125,9 +163,57 @@ pub fn busy_response(state: &State) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Where a stream came from, which says how to learn its circuit.
+#[derive(Clone, Copy, Debug)]
+pub enum Source {
+    /// A stream of a circuit we already know (arti's rendezvous).
+    Circuit(Circuit),
+    /// A loopback connection that must start with C tor's PROXY header.
+    Proxied,
+    /// A plain loopback connection: a circuit of its own.
+    Plain,
+}
+
+/// The circuit of a loopback connection: from C tor's PROXY line, which
+/// is read off `io` (required, or seen first anyway), or a fresh one.
+/// `None`: close the connection without a word.
+async fn loopback_circuit<I>(
+    io: &mut BufReader<I>,
+    required: bool,
+    state: &State,
+) -> Option<Circuit>
+where
+    I: AsyncRead + Unpin,
+{
+    let timeout = state.limits.header_timeout();
+    if !required {
+        // C tor with the export on but `proxy_protocol` off (an upgrade
+        // half done): understand its line rather than answer visitors 400.
+        match tokio::time::timeout(timeout, io.fill_buf()).await {
+            Ok(Ok(first)) if first.starts_with(b"PROXY ") => state.report_unexpected_proxy(),
+            Ok(Ok(first)) if !first.is_empty() => return Some(Circuit::fresh()),
+            // Silent for the whole header timeout, or gone: hyper would
+            // close it too.
+            _ => return None,
+        }
+    }
+    match circuit::read_proxy_header(io, timeout).await {
+        Ok(c) => Some(c),
+        Err(_) => {
+            // Not from our tor, or a tor without the export.
+            state.counters.proxy_refused.fetch_add(1, Ordering::Relaxed);
+            if required {
+                state.report_proxy_refusal();
+            }
+            None
+        }
+    }
+}
+
 /// Hand one accepted stream to [`serve`], within the connection cap.
 pub fn dispatch<I>(
     io: I,
+    source: Source,
     state: &Arc<State>,
     busy: &Arc<Vec<u8>>,
     tracker: &TaskTracker,
@@ -139,7 +225,16 @@ pub fn dispatch<I>(
         Ok(permit) => {
             let (state, shutdown) = (state.clone(), shutdown.clone());
             tracker.spawn(async move {
-                serve(io, state, shutdown).await;
+                match source {
+                    Source::Circuit(c) => serve(io, c, state, shutdown).await,
+                    Source::Proxied | Source::Plain => {
+                        let mut io = BufReader::new(io);
+                        let required = matches!(source, Source::Proxied);
+                        if let Some(c) = loopback_circuit(&mut io, required, &state).await {
+                            serve(io, c, state, shutdown).await;
+                        }
+                    }
+                }
                 drop(permit);
             });
         }
@@ -165,9 +260,11 @@ pub fn dispatch<I>(
     }
 }
 
-/// Accept loopback TCP connections until `shutdown`.
+/// Accept loopback TCP connections until `shutdown`; with `proxy`, each
+/// must start with C tor's PROXY header ([`Source::Proxied`]).
 pub async fn run_listener(
     listener: TcpListener,
+    proxy: bool,
     state: Arc<State>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
@@ -181,7 +278,12 @@ pub async fn run_listener(
         match accepted {
             Ok((stream, _peer)) => {
                 let _ = stream.set_nodelay(true);
-                dispatch(stream, &state, &busy, &tracker, &shutdown);
+                let source = if proxy {
+                    Source::Proxied
+                } else {
+                    Source::Plain
+                };
+                dispatch(stream, source, &state, &busy, &tracker, &shutdown);
             }
             // Out of file descriptors and the like: back off briefly
             // instead of spinning.

@@ -134,6 +134,21 @@ fn described_by(hint: Option<&str>, field: Field, has_error: bool) -> String {
 
 /// `/{lang}/`: the explanation, the warning, and the form.
 pub fn home(lang: Lang, site: &Site, state: FormState<'_>) -> Markup {
+    form_page(lang, site, state, None)
+}
+
+/// The form again, as the reporter filled it, under a notice
+/// (`{notice}-title`, `{notice}-form-body`) saying why it was not sent:
+/// nothing they typed depends on the browser's Back button.
+pub fn home_with_notice(lang: Lang, site: &Site, input: &FormInput, notice: &str) -> Markup {
+    let state = FormState {
+        input: Some(input),
+        problems: &[],
+    };
+    form_page(lang, site, state, Some(notice))
+}
+
+fn form_page(lang: Lang, site: &Site, state: FormState<'_>, notice: Option<&str>) -> Markup {
     let t = |id: &str| tr(lang, id);
     let empty = FormInput::default();
     let input = state.input.unwrap_or(&empty);
@@ -142,7 +157,12 @@ pub fn home(lang: Lang, site: &Site, state: FormState<'_>) -> Markup {
     let has = |f: Field| problems.iter().any(|p| p.field() == f);
     let main = html! {
         h1 { (t("home-title")) }
-        @if problems.is_empty() {
+        @if let Some(n) = notice {
+            section class="summary" id="problems" tabindex="-1" autofocus role="status" aria-labelledby="problems-title" {
+                h2 id="problems-title" { (t(&format!("{n}-title"))) }
+                p { (t(&format!("{n}-form-body"))) }
+            }
+        } @else if problems.is_empty() {
             p class="lead" { (t("home-intro")) }
         } @else {
             // Right under the heading and focused when the page loads (no
@@ -208,7 +228,9 @@ pub fn home(lang: Lang, site: &Site, state: FormState<'_>) -> Markup {
             button type="submit" class="button" { (t("submit")) }
         }
     };
-    let title = if problems.is_empty() {
+    let title = if let Some(n) = notice {
+        format!("{} – {}", t(&format!("{n}-title")), t("home-title"))
+    } else if problems.is_empty() {
         t("home-title")
     } else {
         format!("{} {}", t("error-prefix"), t("home-title"))

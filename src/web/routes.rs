@@ -4,14 +4,17 @@
 //! |---|---|---|
 //! | GET | `/` | language choice ([`pages::choose`]) |
 //! | GET | `/{ar,fr,en}/` | explanation + form ([`pages::home`]) |
-//! | POST | `/{lang}/report` | [`submit`]: validate, seal, store, thank |
+//! | POST | `/{lang}/report` | [`submit`]: admit, validate, seal, store, thank |
 //! | GET | `/{lang}/about`, `/{lang}/help` | content pages |
 //! | GET | `/static/style.css` | the one stylesheet |
 //!
 //! Every response carries [`secure_headers`]. Nothing about a request is
-//! logged; only counters are kept.
+//! logged; only counters are kept. A submission first passes its circuit's
+//! [`admission`](super::admission) bucket; past it, [`too_many_reports`].
 
 use super::State;
+use super::admission::{Action, Wait};
+use super::circuit::Circuit;
 use super::form::{self, FormError};
 use super::pages::{self, FormState};
 use crate::report::{Lang, Report};
@@ -81,6 +84,45 @@ fn redirect(status: StatusCode, to: &str) -> Resp {
 /// A short translated page for an error or refusal (`{kind}-title/-body`).
 pub fn message(state: &State, lang: Lang, status: StatusCode, kind: &str) -> Resp {
     html(status, pages::message(lang, &state.site, kind))
+}
+
+/// 429 with `Retry-After`: the circuit is over its per-circuit limit.
+fn wait_headers(mut r: Resp, wait: Wait) -> Resp {
+    *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(wait.retry_after_secs()),
+    );
+    r
+}
+
+/// The short translated "please wait a moment" page (429, `Retry-After`),
+/// for a route that has nothing typed to show again.
+pub fn wait_a_moment(state: &State, lang: Lang, wait: Wait) -> Resp {
+    wait_headers(
+        message(state, lang, StatusCode::TOO_MANY_REQUESTS, "wait"),
+        wait,
+    )
+}
+
+/// A report over its circuit's limit: read it (capped as usual) only to
+/// show the form again exactly as it was filled, under "please wait a
+/// moment". Nothing is sealed or stored; the reporter sends it again.
+async fn too_many_reports<B>(req: Request<B>, lang: Lang, state: &State, wait: Wait) -> Resp
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let page = match read_body(req.into_body(), state).await {
+        Ok(body) => form::parse(&body)
+            .ok()
+            .map(|input| pages::home_with_notice(lang, &state.site, &input, "wait")),
+        Err(_) => None,
+    };
+    match page {
+        Some(page) => wait_headers(html(StatusCode::TOO_MANY_REQUESTS, page), wait),
+        None => wait_a_moment(state, lang, wait),
+    }
 }
 
 fn not_allowed(state: &State, lang: Lang, allow: &'static str) -> Resp {
@@ -229,6 +271,9 @@ where
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > state.limits.max_body_bytes as u64) {
         return message(state, lang, StatusCode::PAYLOAD_TOO_LARGE, "toolarge");
+    }
+    if let Err(wait) = state.admission.admit(Circuit::of(&req), Action::Submit) {
+        return too_many_reports(req, lang, state, wait).await;
     }
     if state.store.refusal(0).is_some() {
         state.counters.refused_full.fetch_add(1, Ordering::Relaxed);

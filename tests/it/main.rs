@@ -5,8 +5,11 @@
 mod build;
 mod core;
 mod crash;
+mod flood;
 mod full;
 mod hostile;
 mod interop;
 mod onion;
+mod onionbalance;
+mod rawhttp;
 mod util;

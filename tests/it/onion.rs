@@ -8,16 +8,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const NET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tor-network");
+pub(crate) const NET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tor-network");
 
 /// A running private Tor network; stopped (every PID) when dropped.
-struct TorNet {
-    dir: tempfile::TempDir,
-    socks: String,
+pub(crate) struct TorNet {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) socks: String,
 }
 
 impl TorNet {
-    fn start() -> TorNet {
+    pub(crate) fn start() -> TorNet {
         let dir = tempfile::tempdir().unwrap();
         let o = Command::new(format!("{NET}/start.sh"))
             .arg(dir.path())
@@ -50,7 +50,7 @@ impl Drop for TorNet {
 }
 
 /// One request through Tor with curl; `None` if the onion was unreachable.
-fn curl(socks: &str, url: &str, form: &[(&str, &str)]) -> Option<(u16, String)> {
+pub(crate) fn curl(socks: &str, url: &str, form: &[(&str, &str)]) -> Option<(u16, String)> {
     let mut c = Command::new("curl");
     c.args([
         "-s",
@@ -75,7 +75,7 @@ fn curl(socks: &str, url: &str, form: &[(&str, &str)]) -> Option<(u16, String)> 
 
 /// Retry a GET until it answers 200: around each onion time-period rollover
 /// a service is unreachable for up to a minute, so gate on a real fetch.
-fn fetch_until_ok(socks: &str, url: &str, limit: Duration) -> Duration {
+pub(crate) fn fetch_until_ok(socks: &str, url: &str, limit: Duration) -> Duration {
     let start = Instant::now();
     loop {
         if let Some((200, body)) = curl(socks, url, &[]) {
@@ -210,8 +210,11 @@ fn reports_travel_over_a_private_tor_network_through_arti_and_through_c_tor() {
     );
     drop(server);
 
-    // 3. C tor in front, with the torrc shipped in deploy/.
-    let server = Server::start(&data, &keys, &[]);
+    // 3. C tor in front, with the torrc shipped in deploy/ (which sends
+    // each connection's circuit in a PROXY line: `proxy_protocol = true`).
+    let cfg = t.path().join("proxy.toml");
+    std::fs::write(&cfg, "proxy_protocol = true\n").unwrap();
+    let server = Server::start(&data, &keys, &["--config", cfg.to_str().unwrap()]);
     let port = server.addr.rsplit(':').next().unwrap().to_owned();
     let torrc = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/torrc");
     let o = Command::new(format!("{NET}/onion-front.sh"))

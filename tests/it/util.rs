@@ -210,20 +210,7 @@ pub fn agent() -> ureq::Agent {
     )
 }
 
-pub struct Page {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Page {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub use crate::rawhttp::Page;
 
 fn page(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page {
     let r = r.expect("HTTP exchange");

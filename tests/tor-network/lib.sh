@@ -57,10 +57,15 @@ PY
 # us from signalling an unrelated process that inherited a recycled PID from
 # a long-dead network.
 is_our_tor() {
-    local pid=$1 comm stat
+    is_live_process "$1" tor
+}
+
+# True if PID is alive (not a zombie) and its command name is NAME.
+is_live_process() {
+    local pid=$1 name=$2 comm stat
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
-    [[ $comm == tor ]] || return 1
+    [[ $comm == "$name" ]] || return 1
     # A zombie is dead for our purposes (in containers whose PID 1 does not
     # reap, it would otherwise look alive forever).
     stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1

@@ -14,6 +14,8 @@
 #   NAME defaults to "front"; use different names to run several fronts.
 # Env:   TOR_NET_TIMEOUT   seconds to wait for publication (default 120)
 #        TOR_NET_MIN_UPLOADS  HSDir uploads to wait for (default 2)
+#        TOR_NET_OB_MASTER  the Onionbalance front's address: written to
+#                           hs0/ob_config for HiddenServiceOnionbalanceInstance
 # Outputs: DIR/NAME/hostname, DIR/NAME/pid, DIR/NAME/hs0/ (keys),
 #          lines NAME_PID= / NAME_ONION= appended to DIR/env
 #          (NAME upper-cased, e.g. FRONT_PID, FRONT_ONION).
@@ -40,6 +42,13 @@ MIN_UPLOADS=${TOR_NET_MIN_UPLOADS:-2}
 NODE=$DIR/$NAME
 [[ -e $NODE ]] && die "$NODE already exists"
 mkdir -m 700 "$NODE"
+# An Onionbalance backend instance (HiddenServiceOnionbalanceInstance 1)
+# needs ob_config in its HiddenServiceDir, naming the front, before tor
+# starts.
+if [[ -n ${TOR_NET_OB_MASTER:-} ]]; then
+    mkdir -m 700 "$NODE/hs0"
+    printf 'MasterOnionAddress %s\n' "$TOR_NET_OB_MASTER" >"$NODE/hs0/ob_config"
+fi
 
 # torrc keywords are case-insensitive; '#' starts a comment anywhere.
 hs_lines=$(awk -v node="$NODE" -v target="$TARGET_PORT" '

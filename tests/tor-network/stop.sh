@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stops every tor process of the network in DIR (authorities, relays,
-# client, onion fronts), using the PID files the nodes wrote. SIGTERM first
+# client, onion fronts) and an Onionbalance daemon started by
+# onionbalance.sh, using the PID files they wrote. SIGTERM first
 # (tor exits promptly on TERM), SIGKILL for anything still alive after
 # TOR_NET_STOP_GRACE seconds (default 5). Waits until all are gone.
 # Safe to run twice, and on a half-started network.
@@ -19,6 +20,19 @@ GRACE=${TOR_NET_STOP_GRACE:-5}
 
 pids=()
 shopt -s nullglob
+# Onionbalance (onionbalance.sh) first: it talks to one of these tors.
+for pidfile in "$DIR"/*/onionbalance.pid; do
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    if is_live_process "$pid" onionbalance; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            is_live_process "$pid" onionbalance || break
+            sleep 0.2
+        done
+        is_live_process "$pid" onionbalance && kill -KILL "$pid" 2>/dev/null || true
+        note "stopped onionbalance (pid $pid)"
+    fi
+done
 for pidfile in "$DIR"/*/pid; do
     pid=$(cat "$pidfile" 2>/dev/null || true)
     # A stale file may name a PID since reused by something else.

@@ -104,3 +104,8 @@ back-to-form = العودة إلى استمارة التبليغ
 home-link = الذهاب إلى الصفحة الرئيسية
 # The organisation's name when the operator has not configured one.
 organisation-default = خط التبليغ
+
+# Per-circuit limits (src/web/admission.rs): the 429 "please wait a moment".
+wait-title = يُرجى الانتظار قليلًا
+wait-body = وصلت طلبات كثيرة من اتصالك في وقت قصير. انتظر دقيقة ثم حاول من جديد.
+wait-form-body = لم يُرسَل تبليغك بعد: وصلت عدة تبليغات من اتصالك بسرعة كبيرة، ولا تقبل هذه الخدمة إلا عددًا قليلًا في كل مرة من الاتصال نفسه. كل ما كتبته ما زال أدناه. انتظر قليلًا (أقل من دقيقة)، ثم اضغط «أرسل التبليغ» مرة أخرى.

@@ -104,3 +104,8 @@ back-to-form = Back to the report form
 home-link = Go to the start page
 # The organisation's name when the operator has not configured one.
 organisation-default = the hotline
+
+# Per-circuit limits (src/web/admission.rs): the 429 "please wait a moment".
+wait-title = Please wait a moment
+wait-body = Too many requests came from your connection in a short time. Wait a minute, then try again.
+wait-form-body = Your report has not been sent yet: several came from your connection very quickly, and this service takes only a few at a time from one connection. Everything you wrote is still below. Wait a moment (less than a minute), then press “Send the report” again.

@@ -104,3 +104,8 @@ back-to-form = Retour au formulaire
 home-link = Aller à la page d’accueil
 # The organisation's name when the operator has not configured one.
 organisation-default = la ligne de signalement
+
+# Per-circuit limits (src/web/admission.rs): the 429 "please wait a moment".
+wait-title = Patientez un instant
+wait-body = Trop de demandes sont venues de votre connexion en peu de temps. Patientez une minute, puis réessayez.
+wait-form-body = Votre signalement n’est pas encore envoyé : plusieurs sont arrivés très vite depuis votre connexion, et ce service n’en accepte que quelques-uns à la fois d’une même connexion. Tout ce que vous avez écrit se trouve ci-dessous. Patientez un instant (moins d’une minute), puis appuyez de nouveau sur « Envoyer le signalement ».
