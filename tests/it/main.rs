@@ -7,6 +7,7 @@ mod core;
 mod crash;
 mod full;
 mod hostile;
+mod intake;
 mod interop;
 mod onion;
 mod util;
