@@ -143,10 +143,10 @@ impl Drop for Server {
 /// A small report (1 KiB bucket) or the largest the form accepts (64 KiB).
 fn fields(big: bool) -> Vec<(&'static str, String)> {
     let (urls, description) = if big {
-        let url = format!("https://flood.example/{}", "a".repeat(2000));
+        let url = format!("https://flood.example.com/{}", "a".repeat(2000));
         (vec![url; 10].join("\n"), "😀".repeat(4000))
     } else {
-        ("https://flood.example/a".to_owned(), "flood".to_owned())
+        ("https://flood.example.com/a".to_owned(), "flood".to_owned())
     };
     vec![
         ("urls", urls),

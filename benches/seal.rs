@@ -135,8 +135,17 @@ fn web(c: &mut Criterion) {
     });
     let site = Site::default();
     let receipt = Receipt::random();
+    // The longest thank-you page: the receipt plus the guidance for a harm.
     g.bench_function("pages::thanks", |b| {
-        b.iter(|| salama::web::pages::thanks(Lang::Ar, black_box(&site), &receipt).into_string())
+        b.iter(|| {
+            salama::web::pages::thanks(
+                Lang::Ar,
+                black_box(&site),
+                &receipt,
+                Some(Category::Sextortion),
+            )
+            .into_string()
+        })
     });
     g.finish();
 }

@@ -7,12 +7,18 @@
 //! - `reports.jsonl`: one JSON object per report, oldest day first;
 //! - `urls.csv`: each distinct normalised URL with the number of reports
 //!   naming it, most reported first;
-//! - `index.html`: a static, script-free view. URLs are shown as text,
-//!   never as links, so nobody opens abuse material by a stray click.
+//! - `accounts.csv`: each distinct platform + account with the number of
+//!   reports naming it ([`accounts`]);
+//! - `index.html`: a static, script-free view: the URLs and accounts by
+//!   reports, then each report with its additions beside it. URLs are shown
+//!   as text, never as links, so nobody opens abuse material by a stray click.
+
+pub mod accounts;
 
 use crate::bundle::{self, BundleDigest, BundleError};
 use crate::keys::Identity;
-use crate::report::Document;
+use crate::report::{Answer, Document, Kind};
+use accounts::AccountRow;
 use maud::{DOCTYPE, Markup, html};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -198,9 +204,12 @@ fn write_outputs(
     }
     csv.flush()?;
 
+    let accounts = accounts::account_counts(good);
+    accounts::write_csv(private_file(&out.join("accounts.csv"))?, &accounts)?;
+
     let mut html = private_file(&out.join("index.html"))?;
     html.write_all(
-        triage_page(good, &urls, digests, bad)
+        triage_page(good, &urls, &accounts, digests, bad)
             .into_string()
             .as_bytes(),
     )?;
@@ -210,14 +219,78 @@ fn write_outputs(
 
 const TRIAGE_CSS: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:1rem auto;max-width:72rem;padding:0 1rem;color:#111}\
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #999;padding:.3rem .5rem;text-align:start;vertical-align:top}\
-code{word-break:break-all}.desc{white-space:pre-wrap}.bad{color:#a00}article{border-block-start:2px solid #333;margin-block:1.5rem;padding-block-start:.5rem}";
+th{width:9rem}code{word-break:break-all}.desc{white-space:pre-wrap}.bad{color:#a00}.typed{color:#444}\
+article{border-block-start:2px solid #333;margin-block:1.5rem;padding-block-start:.5rem}\
+.addition{margin-block:1rem;margin-inline-start:2rem;padding-inline-start:1rem;border-inline-start:4px solid #27a}";
+
+/// "yes", "no", "not sure", or "not said".
+fn answer(a: Option<Answer>) -> &'static str {
+    match a {
+        Some(Answer::Yes) => "yes",
+        Some(Answer::No) => "no",
+        Some(Answer::Unsure) => "not sure",
+        None => "not said",
+    }
+}
+
+/// The rows one report or addition has: only those it carries.
+fn document_rows(id: &str, d: &Document) -> Markup {
+    html! {
+        table {
+            tr { th { "Received" } td { (d.received()) } }
+            tr { th { "Language" } td { (d.language().id()) } }
+            @if let Some(c) = d.category() { tr { th { "Category" } td { (c.id()) } } }
+            @if let Some(w) = d.where_seen() { tr { th { "Where seen" } td { (w.id()) } } }
+            @if let Some(p) = d.platform() {
+                tr { th { "Platform" } td {
+                    (p.id())
+                    @if let Some(name) = d.platform_name() { ": " span dir="auto" { (name) } }
+                } }
+            }
+            @if !d.accounts().is_empty() {
+                tr { th { "Accounts" } td { ul { @for a in d.accounts() { li { code dir="auto" { (a) } } } } } }
+            }
+            @if let Some(dm) = d.demands() {
+                tr { th { "Demanded" } td { "money: " (answer(dm.money)) "; more images: " (answer(dm.images)) } }
+            }
+            @if !d.urls().is_empty() {
+                tr { th { "URLs" } td { ul { @for (typed, url) in d.urls() {
+                    li {
+                        code dir="ltr" { (url) }
+                        // What the reporter typed, where it differs (an
+                        // Arabic-script domain before punycode, say).
+                        @if typed != url { br; span class="typed" { "typed: " code dir="auto" { (typed) } } }
+                    }
+                } } } }
+            }
+            tr { th { "Description" } td class="desc" lang=(d.language().id()) dir="auto" { (d.description()) } }
+            tr { th { "Entry" } td { code { (id) } } }
+        }
+    }
+}
 
 fn triage_page(
     good: &[(String, Document)],
     urls: &[(String, usize)],
+    accounts: &[AccountRow],
     digests: &[BundleDigest],
     bad: &BTreeMap<String, String>,
 ) -> Markup {
+    let reports: Vec<&(String, Document)> = good
+        .iter()
+        .filter(|(_, d)| d.kind() == Kind::Report)
+        .collect();
+    let additions_to = |receipt: &str| -> Vec<&(String, Document)> {
+        good.iter()
+            .filter(|(_, d)| d.kind() == Kind::Addition && d.receipt() == receipt)
+            .collect()
+    };
+    let orphans: Vec<&(String, Document)> = good
+        .iter()
+        .filter(|(_, a)| {
+            a.kind() == Kind::Addition && !reports.iter().any(|(_, r)| r.receipt() == a.receipt())
+        })
+        .collect();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -226,12 +299,12 @@ fn triage_page(
                 meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'";
                 meta name="referrer" content="no-referrer";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Salama triage: " (good.len()) " reports" }
+                title { "Salama triage: " (reports.len()) " reports" }
                 style { (TRIAGE_CSS) }
             }
             body {
                 h1 { "Salama triage" }
-                p { (good.len()) " reports opened from " (digests.len()) " bundle(s):" }
+                p { (reports.len()) " reports and " (good.len() - reports.len()) " additions opened from " (digests.len()) " bundle(s):" }
                 ul { @for d in digests { li { code { (d) } } } }
                 @if !bad.is_empty() {
                     section class="bad" {
@@ -246,18 +319,40 @@ fn triage_page(
                     thead { tr { th { "Reports" } th { "URL" } } }
                     tbody { @for (u, n) in urls { tr { td { (n) } td { code dir="ltr" { (u) } } } } }
                 }
+                h2 { "Accounts by number of reports" }
+                table {
+                    thead { tr { th { "Reports" } th { "Platform" } th { "Account" } th { "As typed" } } }
+                    tbody { @for a in accounts { tr {
+                        td { (a.reports) }
+                        td { (a.platform.map(|p| p.id()).unwrap_or("not said"))
+                            @if !a.platform_name.is_empty() { ": " span dir="auto" { (a.platform_name) } } }
+                        td { code dir="auto" { (a.account) } }
+                        td { @for (i, t) in a.typed.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            code dir="auto" { (t) }
+                        } }
+                    } } }
+                }
                 h2 { "Reports" }
-                @for (id, d) in good {
+                @for (id, d) in &reports {
                     article {
                         h3 { "Receipt " code { (d.receipt()) } }
-                        table {
-                            tr { th { "Received" } td { (d.received()) } }
-                            tr { th { "Language" } td { (d.language().id()) } }
-                            tr { th { "Category" } td { (d.category().map(|c| c.id()).unwrap_or("addition")) } }
-                            tr { th { "Where seen" } td { (d.where_seen().map(|w| w.id()).unwrap_or("not said")) } }
-                            tr { th { "URLs" } td { ul { @for (_, u) in d.urls() { li { code dir="ltr" { (u) } } } } } }
-                            tr { th { "Description" } td class="desc" lang=(d.language().id()) dir="auto" { (d.description()) } }
-                            tr { th { "Entry" } td { code { (id) } } }
+                        (document_rows(id, d))
+                        @for (aid, a) in additions_to(d.receipt()) {
+                            section class="addition" {
+                                h4 { "Added by the reporter on " (a.received()) }
+                                (document_rows(aid, a))
+                            }
+                        }
+                    }
+                }
+                @if !orphans.is_empty() {
+                    h2 { "Additions to reports not in these bundles" }
+                    p { "Their reports were in an earlier bundle: look them up by receipt." }
+                    @for (id, a) in &orphans {
+                        article class="addition" {
+                            h3 { "Addition to receipt " code { (a.receipt()) } }
+                            (document_rows(id, a))
                         }
                     }
                 }

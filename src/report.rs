@@ -359,6 +359,10 @@ pub enum Problem {
     UrlOnionV2(usize),
     /// An onion address of the wrong length or with a typo.
     UrlOnionInvalid(usize),
+    /// An account name, e-mail address or phone number, not an address.
+    UrlAccount(usize),
+    /// An address cut short where an app showed it (`…`).
+    UrlCut(usize),
     /// Grooming or sextortion with neither an account nor an address.
     AccountOrUrlMissing,
     TooManyAccounts,
@@ -388,9 +392,8 @@ impl Problem {
         match self {
             UrlMissing | TooManyUrls | UrlNotAddress(_) | UrlWithWords(_) | UrlInvalid(_)
             | UrlScheme(_) | UrlTooLong(_) | UrlSingleLabel(_) | UrlLocal(_)
-            | UrlUnknownEnding(_) | UrlOnionV2(_) | UrlOnionInvalid(_) | ReportTooLarge => {
-                Field::Urls
-            }
+            | UrlUnknownEnding(_) | UrlOnionV2(_) | UrlOnionInvalid(_) | UrlAccount(_)
+            | UrlCut(_) | ReportTooLarge => Field::Urls,
             AccountOrUrlMissing | TooManyAccounts | AccountTooLong(_) | AccountControl(_) => {
                 Field::Accounts
             }
@@ -420,6 +423,8 @@ impl Problem {
             UrlUnknownEnding(_) => "err-url-unknown-ending",
             UrlOnionV2(_) => "err-url-onion-v2",
             UrlOnionInvalid(_) => "err-url-onion-invalid",
+            UrlAccount(_) => "err-url-account",
+            UrlCut(_) => "err-url-cut",
             AccountOrUrlMissing => "err-account-or-url-missing",
             TooManyAccounts => "err-accounts-too-many",
             AccountTooLong(_) => "err-account-too-long",
@@ -445,7 +450,8 @@ impl Problem {
         match self {
             UrlNotAddress(n) | UrlWithWords(n) | UrlInvalid(n) | UrlScheme(n) | UrlTooLong(n)
             | UrlSingleLabel(n) | UrlLocal(n) | UrlUnknownEnding(n) | UrlOnionV2(n)
-            | UrlOnionInvalid(n) | AccountTooLong(n) | AccountControl(n) => Some(n),
+            | UrlOnionInvalid(n) | UrlAccount(n) | UrlCut(n) | AccountTooLong(n)
+            | AccountControl(n) => Some(n),
             _ => None,
         }
     }
@@ -617,7 +623,8 @@ impl Report {
                     problems.push(Problem::AccountTooLong(i + 1));
                 } else if account.chars().any(char::is_control) {
                     problems.push(Problem::AccountControl(i + 1));
-                } else {
+                } else if !accounts.contains(&account) {
+                    // The same name twice is one account.
                     accounts.push(account);
                 }
             }
@@ -820,8 +827,10 @@ mod tests {
 
     #[test]
     fn the_largest_legal_report_fits_the_top_bucket() {
-        let url = format!("https://example.com/{}", "a".repeat(MAX_URL_CHARS - 20));
-        let urls = vec![url; MAX_URLS].join("\n");
+        let urls = (0..MAX_URLS)
+            .map(|i| format!("https://example.com/{i}{}", "a".repeat(MAX_URL_CHARS - 21)))
+            .collect::<Vec<_>>()
+            .join("\n");
         let desc = "\u{10348}".repeat(MAX_DESCRIPTION_CHARS);
         let r = valid(&input(&urls, "other-harm", "other", &desc));
         let p = r.encode_padded(&Receipt::random(), &ReceivedDate::today());
@@ -830,7 +839,10 @@ mod tests {
         let mut g = groom(
             "",
             "other",
-            &vec!["\u{10348}".repeat(MAX_ACCOUNT_CHARS); MAX_ACCOUNTS].join("\n"),
+            &(0..MAX_ACCOUNTS)
+                .map(|i| format!("{i}{}", "\u{10348}".repeat(MAX_ACCOUNT_CHARS - 1)))
+                .collect::<Vec<_>>()
+                .join("\n"),
         );
         g.category = "sextortion".into();
         g.platform_name = "\u{10348}".repeat(MAX_PLATFORM_NAME_CHARS);
@@ -850,17 +862,21 @@ mod tests {
             problems(&input("   \n ", "other-harm", "", "")),
             vec![Problem::UrlMissing]
         );
-        let eleven = ["https://e.com/"; 11].join("\n");
+        let distinct = |n: usize| {
+            (0..n)
+                .map(|i| format!("https://e{i}.com/"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
         assert_eq!(
-            problems(&input(&eleven, "abuse-imagery", "", "")),
+            problems(&input(&distinct(11), "abuse-imagery", "", "")),
             vec![Problem::TooManyUrls]
         );
-        valid(&input(
-            &["https://e.com/"; 10].join("\n"),
-            "abuse-imagery",
-            "",
-            "",
-        ));
+        valid(&input(&distinct(10), "abuse-imagery", "", ""));
+        // The same address pasted twice counts once.
+        let twice = format!("{}\nhttps://e0.com/", distinct(10));
+        let doc = round_trip(&valid(&input(&twice, "abuse-imagery", "", "")));
+        assert_eq!(doc.urls().len(), 10);
         assert_eq!(
             problems(&input(
                 "https://ok.com\nftp://x.com/",
@@ -875,7 +891,7 @@ mod tests {
             problems(&groom("", "", "")),
             vec![Problem::AccountOrUrlMissing]
         );
-        let r = valid(&groom("", "instagram", "@someone\n\n  user_2  "));
+        let r = valid(&groom("", "instagram", "@someone\n\n  user_2  \n@someone"));
         let doc = round_trip(&r);
         assert_eq!(doc.accounts(), vec!["@someone", "user_2"]);
         assert_eq!(doc.platform(), Some(Platform::Instagram));
@@ -891,7 +907,7 @@ mod tests {
             vec![Problem::PlatformInvalid]
         );
         assert_eq!(
-            problems(&groom("", "x", &["a"; 6].join("\n"))),
+            problems(&groom("", "x", "a\nb\nc\nd\ne\nf")),
             vec![Problem::TooManyAccounts]
         );
         assert_eq!(

@@ -9,7 +9,14 @@
 //! domains too: the analyst gets both the typed form and the punycode),
 //! a v3 `.onion` whose checksum holds, or a public IP address. Punctuation
 //! a person adds around an address (`.`, `,`, `،`, `)` …) is trimmed, and
-//! so are the invisible direction marks that copying from Arabic text adds.
+//! so are the invisible direction marks that copying from Arabic text adds,
+//! and the numbers or bullets of a list ("1.", "-", "•").
+//!
+//! What people put in this box instead of an address gets its own answer:
+//! words; an account name, e-mail address or phone number; an address cut
+//! short where an app showed it with "…"; a mistyped `http://`. A bare
+//! entry (no `http://`) must look like a host to count as an attempt at an
+//! address at all, so `n/a`, `12/05/2024` or `3.14` are words, not hosts.
 
 use super::Problem;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -53,7 +60,7 @@ const LEADING: &[char] = &['(', '[', '{', '<', '"', '\'', '«', '‹', '“', '�
 /// Zero-width and direction-formatting characters: invisible, and a way
 /// to make an address look like another one.
 fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{ad}')
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{ad}')
 }
 
 /// Trim the punctuation a person puts around an address. A closing
@@ -106,12 +113,60 @@ fn typed_scheme(t: &str) -> Option<&str> {
     (is_scheme && !port_follows).then_some(head)
 }
 
+/// `http://` with a slip of the finger or a first letter lost in copying:
+/// `http//`, `http:/`, `https;//`, `ttps://`, `hxxp://`.
+fn mistyped_scheme(lower: &str) -> bool {
+    let slash_slip = [
+        "http//", "https//", "http:/", "https:/", "http:\\", "https:\\",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p));
+    let well_formed = lower.starts_with("http://") || lower.starts_with("https://");
+    let letters_then_slashes = lower.find("//").is_some_and(|i| {
+        let head = lower[..i].trim_end_matches([':', ';', '.', ',', '\\']);
+        (2..=6).contains(&head.len()) && head.bytes().all(|b| b.is_ascii_alphabetic())
+    });
+    !well_formed && (slash_slip || letters_then_slashes)
+}
+
+/// Schemes of a way to reach a person, not a page.
+const CONTACT_SCHEMES: [&str; 7] = [
+    "mailto", "tel", "sms", "skype", "callto", "whatsapp", "viber",
+];
+
+/// The host of an entry typed without a scheme, as typed: `example.com`
+/// in `example.com:8080/x`, `[::1]` in `[::1]/`.
+fn typed_host(t: &str) -> &str {
+    let t = t.trim_start_matches('/');
+    let authority = &t[..t.find(['/', '?', '#', '\\']).unwrap_or(t.len())];
+    if authority.starts_with('[') {
+        return authority.split_inclusive(']').next().unwrap_or(authority);
+    }
+    authority.split(':').next().unwrap_or(authority)
+}
+
+/// `192.0.2.1`: four decimal numbers, as people write an IP address.
+/// `3.14` and `1.2.3` are numbers, not addresses (the URL standard would
+/// read them as `3.0.0.14` and `1.2.0.3`).
+fn is_dotted_quad(host: &str) -> bool {
+    let parts: Vec<&str> = host.trim_end_matches('.').split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            (1..=3).contains(&p.len())
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
+}
+
 fn check_entry(token: &str) -> Entry {
     if token.chars().count() > MAX_URL_CHARS {
         return Entry::Refused(Problem::UrlTooLong);
     }
     if token.chars().any(char::is_control) {
         return Entry::Refused(Problem::UrlInvalid);
+    }
+    if token.starts_with('@') {
+        return Entry::Refused(Problem::UrlAccount);
     }
     if !looks_like_address(token) {
         // `localhost` is a word that is also a host.
@@ -121,28 +176,43 @@ fn check_entry(token: &str) -> Entry {
             Entry::Word
         };
     }
-    // someone@example.com is an e-mail address, not a web address.
-    if !token.contains(':') && token.split('/').next().is_some_and(|h| h.contains('@')) {
-        return Entry::Word;
-    }
     let lower = token.to_ascii_lowercase();
-    // `http//x` and `http:/x`: the scheme with a slip of the finger.
-    if [
-        "http//", "https//", "http:/", "https:/", "http:\\", "https:\\",
-    ]
-    .iter()
-    .any(|p| lower.starts_with(p))
-        && !lower.starts_with("http://")
-        && !lower.starts_with("https://")
-    {
+    if mistyped_scheme(&lower) {
         return Entry::Refused(Problem::UrlScheme);
     }
     let absolute = match typed_scheme(token) {
         Some(s) if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https") => {
             Url::parse(token)
         }
+        Some(s) if CONTACT_SCHEMES.iter().any(|c| s.eq_ignore_ascii_case(c)) => {
+            return Entry::Refused(Problem::UrlAccount);
+        }
+        Some(_) if token.contains('@') && !token.contains("://") => {
+            return Entry::Refused(Problem::UrlAccount);
+        }
         Some(_) => return Entry::Refused(Problem::UrlScheme),
-        None => Url::parse(&format!("http://{token}")),
+        None => {
+            // No scheme: a host and path, or something else entirely.
+            let authority = &token[..token.find(['/', '?', '#']).unwrap_or(token.len())];
+            if authority.contains('@') {
+                // `someone@example.com`: an e-mail address.
+                return Entry::Refused(Problem::UrlAccount);
+            }
+            let host = typed_host(token);
+            if !host.starts_with('[') {
+                if !host.contains('.') {
+                    return if LOCAL_SUFFIXES.iter().any(|s| host.eq_ignore_ascii_case(s)) {
+                        Entry::Refused(Problem::UrlLocal)
+                    } else {
+                        Entry::Word
+                    };
+                }
+                if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') && !is_dotted_quad(host) {
+                    return Entry::Word;
+                }
+            }
+            Url::parse(&format!("http://{token}"))
+        }
     };
     let Ok(url) = absolute else {
         return Entry::Refused(Problem::UrlInvalid);
@@ -175,6 +245,18 @@ fn check_domain(d: &str) -> Result<(), fn(usize) -> Problem> {
         .any(|s| d == *s || d.ends_with(&format!(".{s}")))
     {
         return Err(Problem::UrlLocal);
+    }
+    // The URL standard lets `www,example.com` and `example..com` through;
+    // no resolver does. (The host is ASCII here: punycode for IDNs.
+    // Underscores and edge hyphens stay: real subdomains have them.)
+    let labels_ok = d.len() <= 253
+        && d.split('.').all(|l| {
+            (1..=63).contains(&l.len())
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if !labels_ok {
+        return Err(Problem::UrlInvalid);
     }
     if !d.contains('.') {
         return Err(Problem::UrlSingleLabel);
@@ -255,21 +337,98 @@ fn public_v6(ip: Ipv6Addr) -> bool {
         || (first == 0x2001 && ip.segments()[1] == 0x0db8)) // documentation
 }
 
+/// A digit as a phone or a list types it: ASCII, Arabic-Indic or Persian.
+fn is_any_digit(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c, '\u{660}'..='\u{669}' | '\u{6f0}'..='\u{6f9}')
+}
+
+/// A line's first word that only numbers or bullets a list: `1.`, `2)`,
+/// `٣-`, `-`, `•`.
+fn is_list_marker(t: &str) -> bool {
+    if matches!(t, "-" | "*" | "•" | "·" | "–" | "—" | "‣" | "◦" | "▪" | ">") {
+        return true;
+    }
+    let Some(last) = t.chars().last() else {
+        return false;
+    };
+    let number = &t[..t.len() - last.len_utf8()];
+    matches!(last, '.' | ')' | '-' | ':')
+        && (1..=3).contains(&number.chars().count())
+        && number.chars().all(is_any_digit)
+}
+
+/// A line that is a phone number (`+33 6 12 34 56 78`, `06.12.34.56.78`,
+/// `(555) 010-0199`): an account, for the analyst, not an address.
+fn is_phone_number(line: &str) -> bool {
+    let line = line.trim();
+    let digits = line.chars().filter(|c| is_any_digit(*c)).count();
+    let shape = line
+        .chars()
+        .all(|c| is_any_digit(c) || matches!(c, '+' | '-' | '(' | ')' | '.') || c.is_whitespace());
+    (7..=20).contains(&digits) && shape && !is_dotted_quad(line)
+}
+
+/// Split `a.com/x,https://b.com/y`: addresses pasted one after the other
+/// with only a comma (or `،`, `;`) between them. A comma inside one
+/// address (`/a,b`) stays.
+fn split_glued(token: &str) -> Vec<&str> {
+    let starts_address = |rest: &str| {
+        ["http://", "https://", "www."].iter().any(|p| {
+            rest.len() >= p.len() && rest.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+        })
+    };
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for (i, c) in token.char_indices() {
+        let after = i + c.len_utf8();
+        if matches!(c, ',' | '،' | ';' | '؛') && starts_address(&token[after..]) {
+            parts.push(&token[start..after]);
+            start = after;
+        }
+    }
+    parts.push(&token[start..]);
+    parts
+}
+
+/// Was this entry cut short where an app displayed it (`…`, `...`)?
+fn is_cut(raw: &str) -> bool {
+    raw.contains('…')
+        || raw
+            .trim_end_matches(['"', '\'', ')', ']', '>', '»', '”', '’'])
+            .ends_with("...")
+}
+
 /// Every address in the address box, or every problem, each naming its
-/// line (1-based, counting blank lines, as the reporter sees them).
+/// line (1-based, counting blank lines, as the reporter sees them). An
+/// address given twice is kept once.
 pub fn parse_addresses(text: &str) -> (Vec<Address>, Vec<Problem>) {
-    let mut found = Vec::new();
+    let mut found: Vec<Address> = Vec::new();
     let mut problems = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let cleaned: Zeroizing<String> =
             Zeroizing::new(raw.chars().filter(|c| !is_invisible(*c)).collect());
-        let tokens: Vec<&str> = cleaned
+        if is_phone_number(&cleaned) {
+            problems.push(Problem::UrlAccount(line));
+            continue;
+        }
+        let entries: Vec<Entry> = cleaned
             .split_whitespace()
-            .map(trim_punctuation)
-            .filter(|t| !t.is_empty())
+            .enumerate()
+            .filter(|(k, t)| !(*k == 0 && is_list_marker(t)))
+            .flat_map(|(_, t)| split_glued(t))
+            .filter_map(|raw| {
+                let t = trim_punctuation(raw);
+                if t.is_empty() {
+                    return None;
+                }
+                Some(match check_entry(t) {
+                    Entry::Word => Entry::Word,
+                    _ if is_cut(raw) => Entry::Refused(Problem::UrlCut),
+                    e => e,
+                })
+            })
             .collect();
-        let entries: Vec<Entry> = tokens.iter().map(|t| check_entry(t)).collect();
         let addresses = entries
             .iter()
             .filter(|e| matches!(e, Entry::Address(_)))
@@ -290,10 +449,13 @@ pub fn parse_addresses(text: &str) -> (Vec<Address>, Vec<Problem>) {
         } else if words > 0 {
             problems.push(Problem::UrlNotAddress(line));
         } else {
-            found.extend(entries.into_iter().filter_map(|e| match e {
-                Entry::Address(a) => Some(a),
-                _ => None,
-            }));
+            for e in entries {
+                if let Entry::Address(a) = e {
+                    if !found.iter().any(|f| *f.url == *a.url) {
+                        found.push(a);
+                    }
+                }
+            }
         }
     }
     (found, problems)
@@ -389,6 +551,47 @@ mod tests {
                 "http://example.com/بحث?q=طفل؛",
                 &["http://example.com/%D8%A8%D8%AD%D8%AB?q=%D8%B7%D9%81%D9%84"],
             ),
+            // An Arabic domain under a Latin ending, an Arabic path and
+            // query under a Latin domain, and punycode typed as such.
+            ("مثال.com", &["http://xn--mgbh0fb.com/"]),
+            (
+                "https://www.example.com/قسم?بحث=نعم",
+                &[
+                    "https://www.example.com/%D9%82%D8%B3%D9%85?%D8%A8%D8%AD%D8%AB=%D9%86%D8%B9%D9%85",
+                ],
+            ),
+            (
+                "xn--mgbh0fb.xn--wgbh1c",
+                &["http://xn--mgbh0fb.xn--wgbh1c/"],
+            ),
+            // A numbered or bulleted list, in either script.
+            ("1. https://a.example.com/x", &["https://a.example.com/x"]),
+            ("• example.com/x", &["http://example.com/x"]),
+            ("١) example.com/x", &["http://example.com/x"]),
+            // Pasted one after the other with only a comma between; a
+            // comma inside an address stays.
+            (
+                "https://a.example.com/x,https://b.example.com/y",
+                &["https://a.example.com/x", "https://b.example.com/y"],
+            ),
+            (
+                "example.com/x،www.example.org",
+                &["http://example.com/x", "http://www.example.org/"],
+            ),
+            ("https://example.com/a,b", &["https://example.com/a,b"]),
+            // `@` in a path is a profile, not an e-mail address.
+            ("tiktok.com/@someone", &["http://tiktok.com/@someone"]),
+            (
+                "https://medium.com/@a/post",
+                &["https://medium.com/@a/post"],
+            ),
+            // The same address twice is kept once.
+            (
+                "example.com/x\nhttp://example.com/x",
+                &["http://example.com/x"],
+            ),
+            ("//example.com/x", &["http://example.com/x"]),
+            ("8.8.8.8:53", &["http://8.8.8.8:53/"]),
         ];
         for (typed, want) in accepted {
             if want.is_empty() {
@@ -410,8 +613,6 @@ mod tests {
             ("not a url at all", Problem::UrlNotAddress(1)),
             ("example", Problem::UrlNotAddress(1)),
             ("لا أعرف الرابط", Problem::UrlNotAddress(1)),
-            ("someone@example.com", Problem::UrlNotAddress(1)),
-            ("@someone", Problem::UrlNotAddress(1)),
             ("See: example.com/x.", Problem::UrlWithWords(1)),
             (
                 "https://example.com/a is the link",
@@ -434,7 +635,7 @@ mod tests {
             ("co.uk", Problem::UrlSingleLabel(1)),
             ("ftp://example.com/x", Problem::UrlScheme(1)),
             ("javascript:alert(1)", Problem::UrlScheme(1)),
-            ("mailto:someone@example.com", Problem::UrlScheme(1)),
+            ("mailto:someone@example.com", Problem::UrlAccount(1)),
             ("htps://example.com", Problem::UrlScheme(1)),
             ("http//example.com", Problem::UrlScheme(1)),
             ("http:/example.com", Problem::UrlScheme(1)),
@@ -445,6 +646,45 @@ mod tests {
             ("http://abcdefgh.onion/", Problem::UrlOnionInvalid(1)),
             ("http://", Problem::UrlInvalid(1)),
             ("https://exa mple.com", Problem::UrlSingleLabel(1)),
+            // Things that are not hosts, typed without `http://`: a bare
+            // word with a slash, a date, a time, numbers with dots.
+            ("n/a", Problem::UrlNotAddress(1)),
+            ("12/05/2024", Problem::UrlNotAddress(1)),
+            ("10:30", Problem::UrlNotAddress(1)),
+            ("3.14", Problem::UrlNotAddress(1)),
+            ("1.2.3", Problem::UrlNotAddress(1)),
+            ("/path/only", Problem::UrlNotAddress(1)),
+            ("fileserver/share", Problem::UrlNotAddress(1)),
+            ("je ne sais pas, un site", Problem::UrlNotAddress(1)),
+            ("رابط: https://example.com/x", Problem::UrlWithWords(1)),
+            (
+                "https://example.com/x (الحساب الثاني)",
+                Problem::UrlWithWords(1),
+            ),
+            // What URL parsers let through and no resolver takes.
+            ("www,example.com", Problem::UrlInvalid(1)),
+            ("www.example..com", Problem::UrlInvalid(1)),
+            ("example[.]com", Problem::UrlInvalid(1)),
+            ("https://", Problem::UrlInvalid(1)),
+            // Accounts, e-mail addresses and phone numbers.
+            ("@someone", Problem::UrlAccount(1)),
+            ("instagram: @some.one", Problem::UrlAccount(1)),
+            ("someone@example.com", Problem::UrlAccount(1)),
+            ("tel:+33612345678", Problem::UrlAccount(1)),
+            ("+33 6 12 34 56 78", Problem::UrlAccount(1)),
+            ("06.12.34.56.78", Problem::UrlAccount(1)),
+            ("+٩٦٦ ٥٠ ١٢٣ ٤٥٦٧", Problem::UrlAccount(1)),
+            // Cut short where an app displayed it.
+            ("https://example.com/very/lo…", Problem::UrlCut(1)),
+            ("www.example.com/…/x", Problem::UrlCut(1)),
+            ("https://example.com/x...", Problem::UrlCut(1)),
+            // `http://` mistyped, or its first letter lost in copying.
+            ("ttps://example.com", Problem::UrlScheme(1)),
+            ("https;//example.com", Problem::UrlScheme(1)),
+            ("hxxp://example.com", Problem::UrlScheme(1)),
+            ("http:://example.com", Problem::UrlScheme(1)),
+            ("http://1:30/", Problem::UrlLocal(1)),
+            ("256.1.1.1", Problem::UrlNotAddress(1)),
         ];
         for (typed, want) in cases {
             assert_eq!(refused(typed), vec![*want], "{typed:?}");
@@ -469,6 +709,19 @@ mod tests {
         assert_eq!(
             problems,
             vec![Problem::UrlNotAddress(4), Problem::UrlLocal(6)]
+        );
+        // A half-pasted list: each line gets its own answer.
+        let (found, problems) = parse_addresses(
+            "1. https://example.com/a\n2. ttps://example.com/b\n3. @someone\n\n5. https://t.co/xy…\n6. example.org",
+        );
+        assert_eq!(found.len(), 2);
+        assert_eq!(
+            problems,
+            vec![
+                Problem::UrlScheme(2),
+                Problem::UrlAccount(3),
+                Problem::UrlCut(5)
+            ]
         );
     }
 

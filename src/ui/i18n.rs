@@ -115,6 +115,7 @@ mod tests {
                 args.set("line", 3);
                 args.set("max", 4000);
                 args.set("org", "Org");
+                args.set("accounts", "yes");
                 let out = b.format_pattern(m.value().unwrap(), Some(&args), &mut errors);
                 assert!(errors.is_empty(), "{}:{id}: {errors:?}", lang.id());
                 assert!(!out.trim().is_empty());

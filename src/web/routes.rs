@@ -3,8 +3,11 @@
 //! | method | path | answer |
 //! |---|---|---|
 //! | GET | `/` | language choice ([`pages::choose`]) |
-//! | GET | `/{ar,fr,en}/` | explanation + form ([`pages::home`]) |
-//! | POST | `/{lang}/report` | [`submit`]: admit, validate, seal, store, thank |
+//! | GET | `/{ar,fr,en}/` | what happened? the offered categories ([`pages::home`]) |
+//! | GET | `/{lang}/report/{category}` | the form for that harm ([`pages::form`]) |
+//! | POST | `/{lang}/report/{category}` | [`submit`]: admit, validate, seal, store, thank |
+//! | GET | `/{lang}/report` | the form's old address: see other → `/{lang}/` |
+//! | POST | `/{lang}/report` | a form from before the harms had their own: category in the body |
 //! | GET | `/{lang}/about`, `/{lang}/help` | content pages |
 //! | GET | `/static/style.css` | the one stylesheet |
 //!
@@ -16,8 +19,8 @@ use super::State;
 use super::admission::{Action, Wait};
 use super::circuit::Circuit;
 use super::form::{self, FormError};
-use super::pages::{self, FormState};
-use crate::report::{Lang, Report};
+use super::pages::{self, FormState, Page};
+use crate::report::{Category, Lang, Report};
 use crate::seal::seal_report;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -108,15 +111,28 @@ pub fn wait_a_moment(state: &State, lang: Lang, wait: Wait) -> Resp {
 /// A report over its circuit's limit: read it (capped as usual) only to
 /// show the form again exactly as it was filled, under "please wait a
 /// moment". Nothing is sealed or stored; the reporter sends it again.
-async fn too_many_reports<B>(req: Request<B>, lang: Lang, state: &State, wait: Wait) -> Resp
+async fn too_many_reports<B>(
+    req: Request<B>,
+    lang: Lang,
+    state: &State,
+    path: Option<Category>,
+    wait: Wait,
+) -> Resp
 where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let page = match read_body(req.into_body(), state).await {
-        Ok(body) => form::parse(&body)
-            .ok()
-            .map(|input| pages::home_with_notice(lang, &state.site, &input, "wait")),
+        Ok(body) => form::parse(&body).ok().and_then(|input| {
+            // The harm is in the path, or (an old form) in the body.
+            let category = path.or_else(|| Category::from_id(&input.category))?;
+            let state_of_form = FormState {
+                input: Some(&input),
+                problems: &[],
+                notice: Some("wait"),
+            };
+            Some(pages::form(lang, &state.site, category, state_of_form))
+        }),
         Err(_) => None,
     };
     match page {
@@ -169,24 +185,53 @@ where
     };
     match (rest, get) {
         (None, true) => redirect(StatusCode::PERMANENT_REDIRECT, &format!("/{}/", lang.id())),
-        (Some(""), true) => html(
+        (Some(""), true) => html(StatusCode::OK, pages::home(lang, &state.site, &[])),
+        (Some("about"), true) => html(StatusCode::OK, pages::about(lang, &state.site)),
+        (Some("help"), true) => html(StatusCode::OK, pages::help(lang, &state.site)),
+        // The single form's old address: links to it lead to the choice,
+        // and a form loaded before the change still arrives.
+        (Some("report"), true) => redirect(StatusCode::SEE_OTHER, &Page::Home.path(lang)),
+        (Some("report"), false) if req.method() == Method::POST => {
+            submit(req, lang, state, None).await
+        }
+        (Some("report"), false) => not_allowed(state, lang, "GET, HEAD, POST"),
+        (Some(r), _) if r.starts_with("report/") => {
+            match Category::from_id(&r["report/".len()..]) {
+                Some(category) => report(req, lang, category, state).await,
+                None => message(state, lang, StatusCode::NOT_FOUND, "notfound"),
+            }
+        }
+        (None | Some("" | "about" | "help"), false) => not_allowed(state, lang, "GET, HEAD"),
+        _ => message(state, lang, StatusCode::NOT_FOUND, "notfound"),
+    }
+}
+
+/// `/{lang}/report/{category}`: the form for one harm, and where it posts.
+async fn report<B>(req: Request<B>, lang: Lang, category: Category, state: &State) -> Resp
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let offered = state.site.categories.contains(&category);
+    match *req.method() {
+        Method::GET | Method::HEAD if offered => html(
             StatusCode::OK,
-            pages::home(
+            pages::form(
                 lang,
                 &state.site,
+                category,
                 FormState {
                     input: None,
                     problems: &[],
+                    notice: None,
                 },
             ),
         ),
-        (Some("about"), true) => html(StatusCode::OK, pages::about(lang, &state.site)),
-        (Some("help"), true) => html(StatusCode::OK, pages::help(lang, &state.site)),
-        (Some("report"), true) => redirect(StatusCode::SEE_OTHER, &format!("/{}/", lang.id())),
-        (Some("report"), false) if req.method() == Method::POST => submit(req, lang, state).await,
-        (Some("report"), false) => not_allowed(state, lang, "GET, HEAD, POST"),
-        (None | Some("" | "about" | "help"), false) => not_allowed(state, lang, "GET, HEAD"),
-        _ => message(state, lang, StatusCode::NOT_FOUND, "notfound"),
+        // A harm this hotline does not take (an old link, or the operator
+        // changed `site.categories`): the choice of those it does.
+        Method::GET | Method::HEAD => redirect(StatusCode::SEE_OTHER, &Page::Home.path(lang)),
+        Method::POST => submit(req, lang, state, Some(category)).await,
+        _ => not_allowed(state, lang, "GET, HEAD, POST"),
     }
 }
 
@@ -249,9 +294,11 @@ where
     }
 }
 
-/// POST `/{lang}/report`: the reporter sees "thank you" only once the
-/// sealed report is durable; any failure before that is a page saying so.
-async fn submit<B>(req: Request<B>, lang: Lang, state: &State) -> Resp
+/// POST `/{lang}/report/{category}` (or, from an old form, `/{lang}/report`
+/// with `category` in the body): the reporter sees "thank you" only once
+/// the sealed report is durable; any failure before that is a page saying
+/// so. Invalid input comes back as the same form, everything kept.
+async fn submit<B>(req: Request<B>, lang: Lang, state: &State, path: Option<Category>) -> Resp
 where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -273,7 +320,7 @@ where
         return message(state, lang, StatusCode::PAYLOAD_TOO_LARGE, "toolarge");
     }
     if let Err(wait) = state.admission.admit(Circuit::of(&req), Action::Submit) {
-        return too_many_reports(req, lang, state, wait).await;
+        return too_many_reports(req, lang, state, path, wait).await;
     }
     if state.store.refusal(0).is_some() {
         state.counters.refused_full.fetch_add(1, Ordering::Relaxed);
@@ -301,7 +348,7 @@ where
         state.counters.busy.fetch_add(1, Ordering::Relaxed);
         return message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "busy");
     };
-    let input = match form::parse(&body) {
+    let mut input = match form::parse(&body) {
         Ok(i) => i,
         Err(FormError::Encoding | FormError::Duplicate) => {
             state.counters.malformed.fetch_add(1, Ordering::Relaxed);
@@ -309,22 +356,36 @@ where
         }
     };
     drop(body);
+    if let Some(c) = path {
+        // The address says which harm; a `category` in the body does not.
+        input.category.clear();
+        input.category.push_str(c.id());
+    }
     let report = match Report::validate(&input, lang, &state.site.categories) {
         Ok(r) => r,
         Err(problems) => {
             state.counters.invalid.fetch_add(1, Ordering::Relaxed);
-            let page = pages::home(
-                lang,
-                &state.site,
-                FormState {
-                    input: Some(&input),
-                    problems: &problems,
-                },
-            );
+            let category =
+                Category::from_id(&input.category).filter(|c| state.site.categories.contains(c));
+            let page = match category {
+                Some(c) => pages::form(
+                    lang,
+                    &state.site,
+                    c,
+                    FormState {
+                        input: Some(&input),
+                        problems: &problems,
+                        notice: None,
+                    },
+                ),
+                // No harm this hotline takes: the choice, saying so.
+                None => pages::home(lang, &state.site, &problems),
+            };
             return html(StatusCode::UNPROCESSABLE_ENTITY, page);
         }
     };
     drop(input);
+    let category = report.category();
     let (sealed, receipt) = match seal_report(&report, &state.recipients) {
         Ok(s) => s,
         Err(_) => return message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "full"),
@@ -333,7 +394,10 @@ where
     match state.store.put(sealed).await {
         Ok(()) => {
             state.counters.accepted.fetch_add(1, Ordering::Relaxed);
-            html(StatusCode::OK, pages::thanks(lang, &state.site, &receipt))
+            html(
+                StatusCode::OK,
+                pages::thanks(lang, &state.site, &receipt, category),
+            )
         }
         Err(e) => {
             if e.is_full() {

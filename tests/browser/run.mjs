@@ -4,11 +4,15 @@
 //
 // Part 1 browses like a reporter in Tor Browser on "Safest": JavaScript
 // OFF. For each language it starts at `/`, switches language through the
-// links, sends a valid report and reads the receipt, sends invalid ones and
-// reads the errors, and checks on every page: <html lang dir>, no <script>,
-// no request to any other origin, weight < 30 KB, no sideways scrolling,
-// touch targets >= 44 px, visible keyboard focus. It saves screenshots at
-// 360x800 (a phone) and 1280x800 into OUT_DIR.
+// links, chooses each harm in turn from the start page, makes the mistakes
+// people make on that harm's form (nonsense and half-typed addresses, an
+// account with no platform, nothing to go on) and checks each comes back
+// with the message next to its field and everything typed kept, then fixes
+// it, sends it and reads the receipt and the help for that harm. On every
+// page: <html lang dir>, no <script>, no request to any other origin,
+// weight < 30 KB, no sideways scrolling, touch targets >= 44 px, visible
+// keyboard focus. It saves screenshots at 360x800 (a phone) and 1280x800
+// into OUT_DIR.
 //
 // Part 2 audits every page and state with axe-core and fails on any
 // violation of impact "serious" or "critical".
@@ -45,32 +49,55 @@ const PHONE = { width: 360, height: 800 };
 const DESKTOP = { width: 1280, height: 800 };
 const MAX_PAGE_BYTES = 30 * 1024;
 const MIN_TARGET_PX = 44;
-const RECEIPT = /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/;
+const RECEIPT = /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/;
 const LANGS = ['ar', 'fr', 'en'];
 const DEFAULT_LANG = 'ar'; // what `/` is in, with the default config
+const HARMS = ['abuse-imagery', 'grooming', 'sextortion', 'other-harm'];
 
 // The texts the server must show. Written out here on purpose: if a
 // translation changes, this test should be updated by a person who read it.
 const EXPECT = {
   ar: {
-    scheme: 'يجب أن يبدأ السطر 1 بـ http:// أو https://',
-    urlMissing: 'أدخل عنوان صفحة واحدًا على الأقل.',
-    categoryMissing: 'اختر ما رأيته.',
+    notAddress: 'السطر 1 ليس عنوان صفحة.',
+    scheme: 'يجب أن يبدأ السطر 2 بـ http:// أو https://',
+    cut: 'العنوان في السطر 3 مقطوع',
+    accountOrUrl: 'اذكر اسم حساب واحدًا أو عنوان صفحة واحدًا على الأقل، ليتمكن المحللون من العثور على هذا الشخص.',
+    platformMissing: 'اختر التطبيق أو الموقع الذي توجد فيه هذه الحسابات.',
+    accountInUrls: 'يبدو السطر 1 اسم حساب أو بريدًا إلكترونيًا أو رقم هاتف، لا عنوان صفحة.',
+    stopReplying: 'توقف عن الرد.',
+    doNotPay: 'لا تدفع شيئًا ولا ترسل المزيد.',
     description: 'رأيت هذا الرابط في مجموعة على تطبيق مراسلة، يوم 2 مارس. <b>لا أعرف</b> & "صاحب" الحساب',
+    accounts: '@صياد_123\nsecond.account',
   },
   fr: {
-    scheme: 'La ligne 1 doit commencer par http:// ou https://',
-    urlMissing: 'Indiquez au moins une adresse web.',
-    categoryMissing: 'Choisissez ce que vous avez vu.',
+    notAddress: 'La ligne 1 n’est pas une adresse web.',
+    scheme: 'La ligne 2 doit commencer par http:// ou https://',
+    cut: 'L’adresse de la ligne 3 est coupée',
+    accountOrUrl: 'Indiquez au moins un nom de compte ou une adresse web, pour que les analystes puissent retrouver cette personne.',
+    platformMissing: 'Choisissez l’application ou le site où se trouvent ces comptes.',
+    accountInUrls: 'La ligne 1 ressemble à un nom de compte, une adresse e-mail ou un numéro de téléphone, pas à une adresse web.',
+    stopReplying: 'Arrête de répondre.',
+    doNotPay: 'Ne paie pas et n’envoie rien de plus.',
     description: 'Vu deux fois — lien partagé dans un groupe « privé ». <script>alert(1)</script> & "ça" سلام',
+    accounts: '@prof_2009\nuser.name.14',
   },
   en: {
-    scheme: 'Line 1 must start with http:// or https://',
-    urlMissing: 'Enter at least one web address.',
-    categoryMissing: 'Choose what you saw.',
+    notAddress: 'Line 1 is not a web address.',
+    scheme: 'Line 2 must start with http:// or https://',
+    cut: 'The address on line 3 is cut short',
+    accountOrUrl: 'Give at least one account name or one web address, so the analysts can find this person.',
+    platformMissing: 'Choose the app or website where these accounts are.',
+    accountInUrls: 'Line 1 looks like an account name, an e-mail address or a phone number, not a web address.',
+    stopReplying: 'Stop replying.',
+    doNotPay: 'Do not pay and do not send anything more.',
     description: 'Seen twice in a group chat; the account is @someone <i>x</i> & "quotes" — سلام',
+    accounts: '@someone_1\n+44 7700 900123',
   },
 };
+// What a reporter pastes into the address box, going wrong three ways:
+// words, a lost first letter, an address an app showed cut short.
+const JUNK_URLS = 'I do not know the address\nttps://example.com/page\nhttps://t.co/abc…';
+const ONION = 'http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/x';
 
 // ---------------------------------------------------------------------------
 // Reporting
@@ -243,6 +270,58 @@ const weights = new Map();
 // ---------------------------------------------------------------------------
 // Part 1: a reporter with JavaScript disabled
 
+/** The checks a form page gets: its warning first, on the first screen. */
+async function checkForm(page, lang, harm) {
+  check(page.url() === `${BASE}/${lang}/report/${harm}`, `${lang}: the ${harm} form is at ${page.url()}`);
+  check((await page.locator('#report-form').getAttribute('action')) === `/${lang}/report/${harm}`,
+    `${lang}: the ${harm} form does not post to its own address`);
+  const warn = await page.locator('.warning').boundingBox();
+  const form = await page.locator('#report-form').boundingBox();
+  check(warn && form && warn.y < form.y, `${lang}: ${harm}: the warning is not before the form`);
+  check(warn && warn.y < PHONE.height - 60, `${lang}: ${harm}: the warning starts below the first 360x800 screen (y=${warn && warn.y})`);
+  check((await page.locator(`a[href="/${lang}/follow-up"]`).count()) >= 2, `${lang}: ${harm}: no link to the follow-up page on the form and in the footer`);
+}
+
+/** After a 422: the message next to `field` says `text`, and is linked from the summary. */
+async function checkError(page, lang, label, field, texts) {
+  const err = page.locator(`.field:has(#${field}) #${field}-error, fieldset#${field} #${field}-error`);
+  check((await err.count()) >= 1, `${label}: no #${field}-error inside the group of #${field}`);
+  if (await err.count()) {
+    const said = await err.first().innerText();
+    for (const text of texts) check(said.includes(text), `${label}: #${field}-error says "${said}", expected "${text}"`);
+  }
+  const describedBy = (await page.locator(`#${field}`).getAttribute('aria-describedby')) || '';
+  check(describedBy.split(' ').includes(`${field}-error`), `${label}: #${field} is not described by its error (${describedBy})`);
+  check((await page.locator(`#problems a[href="#${field}"]`).count()) >= 1, `${label}: the error summary does not link to #${field}`);
+  const summary = await page.locator('#problems').boundingBox();
+  const form = await page.locator('#report-form').boundingBox();
+  check(summary && form && summary.y < form.y, `${label}: the error summary is not above the form`);
+}
+
+/** The thank-you page: the receipt big on the first screen, the way back, and help that fits. */
+async function checkThanks(page, resp, loads, lang, harm, guideText) {
+  const label = `${lang}: thanks (${harm})`;
+  await checkPage(page, resp, loads, { label, lang, status: 200 });
+  const receipt = ((await page.locator('#receipt').textContent()) || '').trim();
+  check(RECEIPT.test(receipt), `${label}: receipt "${receipt}" does not look like XXXX-XXXX-XXXX-XXXX`);
+  const rbox = await page.locator('#receipt').boundingBox();
+  check(rbox && rbox.y + rbox.height <= PHONE.height, `${label}: the receipt is not on the first 360x800 screen (y=${rbox && rbox.y})`);
+  const fontPx = parseFloat(await page.locator('#receipt').evaluate((e) => getComputedStyle(e).fontSize));
+  check(fontPx >= 24, `${label}: the receipt is small (${fontPx}px)`);
+  check(rbox && rbox.height < 2 * fontPx, `${label}: the receipt wraps onto two lines (${rbox && rbox.height}px high at ${fontPx}px)`);
+  check((await page.locator(`main a[href="/${lang}/follow-up"]`).count()) === 1, `${label}: no link to the follow-up page`);
+  const guide = page.locator('.guide');
+  if (guideText) {
+    check((await guide.count()) === 1 && (await guide.innerText()).includes(guideText), `${label}: no guidance saying "${guideText}"`);
+    check((await page.locator('.guide .site').count()) === 2, `${label}: the removal services are not named`);
+    check((await page.locator('.guide a').count()) === 0, `${label}: the services are links, not text`);
+  } else {
+    check((await guide.count()) === 0, `${label}: guidance on a report that is not grooming or sextortion`);
+  }
+  await shoot(page, `${lang}-thanks-${harm}`);
+  return receipt;
+}
+
 async function reporter(browser, lang) {
   const t = EXPECT[lang];
   const offenders = [];
@@ -256,6 +335,14 @@ async function reporter(browser, lang) {
   const loads = new Loads(page);
   const posts = [];
   page.on('request', (r) => { if (r.method() === 'POST') posts.push(r.url()); });
+  const home = async () => navigate(page, loads, () => page.goto(`${BASE}/${lang}/`));
+  /** From the start page, choose a harm by its link. */
+  const choose = async (harm) => {
+    await home();
+    return navigate(page, loads, () => page.locator(`main a.harm[href="/${lang}/report/${harm}"]`).click());
+  };
+  const send = async () => navigate(page, loads, () => page.locator('button[type=submit]').click());
+  const receipts = new Set();
 
   // `/`: the language choice, then pick this language by its link.
   let resp = await navigate(page, loads, () => page.goto(`${BASE}/`));
@@ -264,12 +351,10 @@ async function reporter(browser, lang) {
   resp = await navigate(page, loads, () => page.locator(`main a[hreflang="${lang}"]`).click());
   check(page.url() === `${BASE}/${lang}/`, `${lang}: the language link on / led to ${page.url()}`);
   await checkPage(page, resp, loads, { label: `${lang}: home`, lang, status: 200 });
-
-  // The warning comes before the form and is on the first screen.
-  const warn = await page.locator('.warning').boundingBox();
-  const form = await page.locator('#report-form').boundingBox();
-  check(warn && form && warn.y < form.y, `${lang}: the never-download warning is not before the form`);
-  check(warn && warn.y < PHONE.height - 60, `${lang}: the never-download warning starts below the first 360x800 screen (y=${warn && warn.y})`);
+  const harms = await page.locator('main a.harm').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  check(JSON.stringify(harms) === JSON.stringify(HARMS.map((h) => `/${lang}/report/${h}`)),
+    `${lang}: the start page offers ${harms.join(', ')}`);
+  check((await page.locator('form').count()) === 0, `${lang}: the start page asks for details before what happened`);
   await shoot(page, `${lang}-home`);
   await checkFocus(page, `${lang}-home`);
 
@@ -281,74 +366,102 @@ async function reporter(browser, lang) {
   resp = await navigate(page, loads, () => page.locator(`nav.langs a[hreflang="${lang}"]`).click());
   check(page.url() === `${BASE}/${lang}/`, `${lang}: switching back led to ${page.url()}`);
 
-  // 1. Empty web addresses: the browser's own check stops the form, no
-  //    JavaScript needed, nothing is sent.
+  // The form's old address leads to the choice.
+  resp = await navigate(page, loads, () => page.goto(`${BASE}/${lang}/report`));
+  check(page.url() === `${BASE}/${lang}/`, `${lang}: the old /${lang}/report led to ${page.url()}`);
+
+  // 1. Images: addresses are required (the browser stops an empty form,
+  //    no JavaScript needed, nothing is sent); nonsense is answered line
+  //    by line, everything kept; then a good report.
+  resp = await choose('abuse-imagery');
+  await checkPage(page, resp, loads, { label: `${lang}: form (abuse-imagery)`, lang, status: 200 });
+  await checkForm(page, lang, 'abuse-imagery');
+  await shoot(page, `${lang}-form-abuse-imagery`);
+  await checkFocus(page, `${lang}-form-abuse-imagery`);
   posts.length = 0;
   await page.locator('#description').fill(t.description);
   await page.locator('button[type=submit]').click();
   await page.waitForTimeout(400);
-  check(posts.length === 0 && page.url() === `${BASE}/${lang}/`,
-    `${lang}: an empty form was sent (the required attributes did not stop it)`);
-
-  // 2. A web address that is not http(s): the server's check, 422, the
-  //    message next to the field, everything typed kept.
-  await page.locator('#urls').fill('ftp://example.com/file');
-  await page.locator('#category-grooming').check();
+  check(posts.length === 0 && page.url() === `${BASE}/${lang}/report/abuse-imagery`,
+    `${lang}: an empty images form was sent (the required attribute did not stop it)`);
+  await page.locator('#urls').fill(JUNK_URLS);
   await page.locator('#where_seen-messaging-app').check();
-  resp = await navigate(page, loads, () => page.locator('button[type=submit]').click());
-  await checkPage(page, resp, loads, { label: `${lang}: bad URL`, lang, status: 422 });
-  const urlErr = page.locator('.field:has(#urls) #urls-error');
-  check((await urlErr.count()) === 1, `${lang}: no #urls-error next to the URL field`);
-  if (await urlErr.count()) {
-    check((await urlErr.innerText()).includes(t.scheme), `${lang}: #urls-error says "${await urlErr.innerText()}", expected "${t.scheme}"`);
-  }
-  check((await page.locator('#urls').getAttribute('aria-describedby')) === 'urls-hint urls-error', `${lang}: #urls is not described by its hint and error`);
-  check((await page.locator('#urls').getAttribute('aria-invalid')) === 'true', `${lang}: #urls is not aria-invalid`);
-  check((await page.locator('#urls').inputValue()) === 'ftp://example.com/file', `${lang}: the typed URL was not kept`);
-  check((await page.locator('#description').inputValue()) === t.description, `${lang}: the typed description was not kept exactly`);
-  check(await page.locator('#category-grooming').isChecked(), `${lang}: the chosen category was not kept`);
-  check(await page.locator('#where_seen-messaging-app').isChecked(), `${lang}: the chosen "where" was not kept`);
-  check((await page.locator('#problems a[href="#urls"]').count()) === 1, `${lang}: the error summary does not link to #urls`);
-
-  // 3. Nothing filled in, as a browser without form checks would send it.
-  //    (Only the test harness sets noValidate; the page itself has no JS.)
-  resp = await navigate(page, loads, () => page.goto(`${BASE}/${lang}/`));
-  await page.evaluate(() => { document.getElementById('report-form').noValidate = true; });
-  await page.locator('#description').fill(t.description);
-  resp = await navigate(page, loads, () => page.locator('button[type=submit]').click());
-  await checkPage(page, resp, loads, { label: `${lang}: empty form`, lang, status: 422 });
-  for (const [id, text, field] of [['urls-error', t.urlMissing, '#urls'], ['category-error', t.categoryMissing, '#category']]) {
-    const e = page.locator(`#${id}`);
-    check((await e.count()) === 1 && (await e.innerText()).trim() === text, `${lang}: #${id} should say "${text}"`);
-    // "Next to the field": inside the same group, and just above the input.
-    const inField = await page.locator(`.field:has(#${id})`).evaluate((f, sel) => f.matches(sel) || !!f.querySelector(sel), field).catch(() => false);
-    check(inField, `${lang}: #${id} is not inside the group of ${field}`);
-  }
-  check((await page.locator('#description').inputValue()) === t.description, `${lang}: the typed description was not kept exactly (empty form)`);
-  const summary = await page.locator('#problems').boundingBox();
-  check(summary && summary.y < (await page.locator('#report-form').boundingBox()).y, `${lang}: the error summary is not above the form`);
-  await shoot(page, `${lang}-error`);
-
-  // 4. A good report: two addresses, a category, where, and a description
-  //    in two scripts. The thank-you page shows the receipt.
-  resp = await navigate(page, loads, () => page.goto(`${BASE}/${lang}/`));
-  await page.locator('#urls').fill('https://example.com/a/page?id=1\nhttp://exampleabcdefghijklmnopqrstuvwxyz234567abcdefghijklmnop.onion/x');
-  await page.locator('#category-abuse-imagery').check();
+  resp = await send();
+  let label = `${lang}: errors (abuse-imagery)`;
+  await checkPage(page, resp, loads, { label, lang, status: 422 });
+  check(page.url() === `${BASE}/${lang}/report/abuse-imagery`, `${label}: the form went to ${page.url()}`);
+  await checkError(page, lang, label, 'urls', [t.notAddress, t.scheme, t.cut]);
+  check((await page.locator('#urls').getAttribute('aria-invalid')) === 'true', `${label}: #urls is not aria-invalid`);
+  check((await page.locator('#urls').inputValue()) === JUNK_URLS, `${label}: the typed addresses were not kept exactly`);
+  check((await page.locator('#description').inputValue()) === t.description, `${label}: the typed description was not kept exactly`);
+  check(await page.locator('#where_seen-messaging-app').isChecked(), `${label}: the chosen "where" was not kept`);
+  await shoot(page, `${lang}-error-abuse-imagery`);
+  await page.locator('#urls').fill(`https://example.com/a/page?id=1\n${ONION}`);
   await page.locator('#where_seen-social-network').check();
+  resp = await send();
+  receipts.add(await checkThanks(page, resp, loads, lang, 'abuse-imagery', null));
+
+  // 2. Grooming: a platform but nothing to find the person by; then the
+  //    accounts, as a teenager would have them, and no address at all.
+  resp = await choose('grooming');
+  await checkPage(page, resp, loads, { label: `${lang}: form (grooming)`, lang, status: 200 });
+  await checkForm(page, lang, 'grooming');
+  check((await page.locator('#where_seen').count()) === 0, `${lang}: grooming asks where it was seen`);
+  await shoot(page, `${lang}-form-grooming`);
+  await page.locator('#platform').selectOption('instagram');
   await page.locator('#description').fill(t.description);
-  resp = await navigate(page, loads, () => page.locator('button[type=submit]').click());
-  await checkPage(page, resp, loads, { label: `${lang}: thanks`, lang, status: 200 });
-  check(page.url() === `${BASE}/${lang}/report`, `${lang}: the form went to ${page.url()}`);
-  const receipt = ((await page.locator('#receipt').textContent()) || '').trim();
-  check(RECEIPT.test(receipt), `${lang}: receipt "${receipt}" does not look like XXXX-XXXX-XXXX`);
-  const rbox = await page.locator('#receipt').boundingBox();
-  check(rbox && rbox.y + rbox.height <= PHONE.height, `${lang}: the receipt is not on the first 360x800 screen (y=${rbox && rbox.y})`);
-  const fontPx = parseFloat(await page.locator('#receipt').evaluate((e) => getComputedStyle(e).fontSize));
-  check(fontPx >= 24, `${lang}: the receipt is small (${fontPx}px)`);
-  await shoot(page, `${lang}-thanks`);
+  resp = await send();
+  label = `${lang}: errors (grooming)`;
+  await checkPage(page, resp, loads, { label, lang, status: 422 });
+  await checkError(page, lang, label, 'accounts', [t.accountOrUrl]);
+  check((await page.locator('#platform').inputValue()) === 'instagram', `${label}: the chosen platform was not kept`);
+  check((await page.locator('#description').inputValue()) === t.description, `${label}: the description was not kept exactly`);
+  await shoot(page, `${lang}-error-grooming`);
+  await page.locator('#accounts').fill(t.accounts);
+  resp = await send();
+  receipts.add(await checkThanks(page, resp, loads, lang, 'grooming', t.stopReplying));
+
+  // 3. Sextortion: an account put in the address box and none in its own,
+  //    no platform; the text comes back, and the messages say where to
+  //    put what. Then the platform ("other", named) and what was demanded.
+  resp = await choose('sextortion');
+  await checkPage(page, resp, loads, { label: `${lang}: form (sextortion)`, lang, status: 200 });
+  await checkForm(page, lang, 'sextortion');
+  await shoot(page, `${lang}-form-sextortion`);
+  await checkFocus(page, `${lang}-form-sextortion`);
+  await page.locator('#urls').fill('@threatening_acc');
+  await page.locator('#money-yes').check();
+  await page.locator('#images-unsure').check();
+  resp = await send();
+  label = `${lang}: errors (sextortion)`;
+  await checkPage(page, resp, loads, { label, lang, status: 422 });
+  await checkError(page, lang, label, 'urls', [t.accountInUrls]);
+  check(await page.locator('#money-yes').isChecked() && await page.locator('#images-unsure').isChecked(), `${label}: the answers were not kept`);
+  check((await page.locator('#urls').inputValue()) === '@threatening_acc', `${label}: the typed text was not kept`);
+  await page.locator('#urls').fill('');
+  await page.locator('#accounts').fill('@threatening_acc');
+  resp = await send();
+  label = `${lang}: errors (sextortion, no platform)`;
+  await checkPage(page, resp, loads, { label, lang, status: 422 });
+  await checkError(page, lang, label, 'platform', [t.platformMissing]);
+  await shoot(page, `${lang}-error-sextortion`);
+  await page.locator('#platform').selectOption('other');
+  await page.locator('#platform_name').fill('Kik');
+  resp = await send();
+  receipts.add(await checkThanks(page, resp, loads, lang, 'sextortion', t.doNotPay));
+
+  // 4. Other harm: an Arabic-script address with its Arabic comma, sent
+  //    at the first go.
+  resp = await choose('other-harm');
+  await checkPage(page, resp, loads, { label: `${lang}: form (other-harm)`, lang, status: 200 });
+  await checkForm(page, lang, 'other-harm');
+  await page.locator('#urls').fill('موقع.المغرب/صفحة،');
+  resp = await send();
+  receipts.add(await checkThanks(page, resp, loads, lang, 'other-harm', null));
+  check(receipts.size === 4, `${lang}: ${receipts.size} distinct receipts for 4 reports`);
 
   // 5. The other pages, reached by their links; switching language on
-  //    "about" stays on "about".
+  //    "about" stays on "about", and on a form stays on that form.
   resp = await navigate(page, loads, () => page.locator(`footer a[href="/${lang}/about"]`).click());
   await checkPage(page, resp, loads, { label: `${lang}: about`, lang, status: 200 });
   await shoot(page, `${lang}-about`);
@@ -358,6 +471,9 @@ async function reporter(browser, lang) {
   resp = await navigate(page, loads, () => page.locator(`footer a[href="/${lang}/help"]`).click());
   await checkPage(page, resp, loads, { label: `${lang}: help`, lang, status: 200 });
   await shoot(page, `${lang}-help`);
+  resp = await choose('grooming');
+  resp = await navigate(page, loads, () => page.locator(`nav.langs a[hreflang="${other}"]`).click());
+  check(page.url() === `${BASE}/${other}/report/grooming`, `${lang}: switching language on a form led to ${page.url()}`);
   resp = await navigate(page, loads, () => page.goto(`${BASE}/${lang}/no-such-page`));
   await checkPage(page, resp, loads, { label: `${lang}: 404`, lang, status: 404 });
   await shoot(page, `${lang}-notfound`);
@@ -382,29 +498,48 @@ async function audit(browser) {
   const page = await context.newPage();
 
   const states = [{ name: '/', go: () => page.goto(`${BASE}/`) }];
+  const post = async (lang, harm, fill) => {
+    await page.goto(`${BASE}/${lang}/report/${harm}`);
+    await page.evaluate(() => { document.getElementById('report-form').noValidate = true; });
+    await fill();
+    await Promise.all([page.waitForNavigation(), page.locator('button[type=submit]').click()]);
+  };
   for (const lang of LANGS) {
+    const t = EXPECT[lang];
     states.push({ name: `/${lang}/`, go: () => page.goto(`${BASE}/${lang}/`) });
+    for (const harm of HARMS) {
+      states.push({ name: `/${lang}/report/${harm}`, go: () => page.goto(`${BASE}/${lang}/report/${harm}`) });
+    }
     states.push({ name: `/${lang}/about`, go: () => page.goto(`${BASE}/${lang}/about`) });
     states.push({ name: `/${lang}/help`, go: () => page.goto(`${BASE}/${lang}/help`) });
     states.push({ name: `/${lang}/nope (404)`, go: () => page.goto(`${BASE}/${lang}/nope`) });
     states.push({
-      name: `POST /${lang}/report (errors)`,
-      go: async () => {
-        await page.goto(`${BASE}/${lang}/`);
-        await page.evaluate(() => { document.getElementById('report-form').noValidate = true; });
-        await page.locator('#urls').fill('ftp://example.com/x\nnot an address');
-        await page.locator('#description').fill(EXPECT[lang].description);
-        await Promise.all([page.waitForNavigation(), page.locator('button[type=submit]').click()]);
-      },
+      name: `POST /${lang}/report/abuse-imagery (errors)`,
+      go: () => post(lang, 'abuse-imagery', async () => {
+        await page.locator('#urls').fill(JUNK_URLS);
+        await page.locator('#description').fill(t.description);
+      }),
     });
     states.push({
-      name: `POST /${lang}/report (thanks)`,
-      go: async () => {
-        await page.goto(`${BASE}/${lang}/`);
+      name: `POST /${lang}/report/sextortion (errors)`,
+      go: () => post(lang, 'sextortion', async () => {
+        await page.locator('#urls').fill('@threatening_acc');
+        await page.locator('#accounts').fill(t.accounts);
+        await page.locator('#money-yes').check();
+      }),
+    });
+    states.push({
+      name: `POST /${lang}/report/abuse-imagery (thanks)`,
+      go: () => post(lang, 'abuse-imagery', async () => {
         await page.locator('#urls').fill('https://example.com/audit');
-        await page.locator('#category-other-harm').check();
-        await Promise.all([page.waitForNavigation(), page.locator('button[type=submit]').click()]);
-      },
+      }),
+    });
+    states.push({
+      name: `POST /${lang}/report/grooming (thanks, with guidance)`,
+      go: () => post(lang, 'grooming', async () => {
+        await page.locator('#platform').selectOption('snapchat');
+        await page.locator('#accounts').fill(t.accounts);
+      }),
     });
   }
 

@@ -31,7 +31,7 @@ fn every_acknowledged_report_survives_sigkill() {
     let mut attempted = 0usize;
     for round in 0..kills {
         let server = Server::start(&data, &keys, &[]);
-        let url = server.url("/en/report");
+        let url = server.url("/en/report/grooming");
         let stop = Arc::new(AtomicBool::new(false));
         let clients: Vec<_> = (0..8)
             .map(|c| {
@@ -43,7 +43,7 @@ fn every_acknowledged_report_survives_sigkill() {
                         n += 1;
                         let r = agent().post(&url).send_form([
                             ("urls", "https://crash.example.com/"),
-                            ("category", "grooming"),
+                            ("platform", "discord"),
                             ("description", desc.as_str()),
                         ]);
                         // Only a complete thank-you page counts as acknowledged.

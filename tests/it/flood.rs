@@ -26,7 +26,7 @@ fn report(c: &mut Conn, lang: &str, description: &str) -> Option<Page> {
     c.post_report(
         lang,
         &[
-            ("urls", "https://flood.example/a"),
+            ("urls", "https://flood.example.com/a"),
             ("category", "grooming"),
             ("where_seen", "website"),
             ("description", description),
@@ -69,7 +69,7 @@ fn each_circuit_has_its_own_allowance_and_the_429_keeps_the_form() {
             "what was typed is shown again:\n{}",
             r.body
         );
-        assert!(r.body.contains("https://flood.example/a"));
+        assert!(r.body.contains("https://flood.example.com/a"));
         let notice = match lang {
             "en" => "Please wait a moment",
             "fr" => "Patientez un instant",

@@ -67,11 +67,11 @@ fn malformed_and_oversized_requests_get_clean_answers() {
     let form = "application/x-www-form-urlencoded";
 
     // Declared too large: refused before reading, translated.
-    let r = raw(&a, b"POST /fr/report HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\nurls=");
+    let r = raw(&a, b"POST /fr/report/grooming HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\nurls=");
     assert_eq!(status_of(&r), 413);
     assert!(r.contains("Envoi trop volumineux"), "{r}");
     // Too large without saying so (chunked): cut off at the limit.
-    let mut req = b"POST /en/report HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut req = b"POST /en/report/grooming HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     for _ in 0..20 {
         req.extend_from_slice(format!("{:x}\r\n{}\r\n", 8192, "a".repeat(8192)).as_bytes());
     }
@@ -81,9 +81,9 @@ fn malformed_and_oversized_requests_get_clean_answers() {
     assert!(r.contains("That was too much to send"));
 
     // Conflicting Content-Length / Transfer-Encoding: refused, never stored.
-    let r = raw(&a, b"POST /en/report HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nurls=\r\n0\r\n\r\n");
+    let r = raw(&a, b"POST /en/report/grooming HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nurls=\r\n0\r\n\r\n");
     assert!(matches!(status_of(&r), 400 | 422), "{r}");
-    let r = raw(&a, b"POST /en/report HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nurls=ab");
+    let r = raw(&a, b"POST /en/report/grooming HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nurls=ab");
     assert_eq!(status_of(&r), 400, "{r}");
 
     // Invalid UTF-8 and invalid percent-encoding: translated 400.
@@ -92,21 +92,21 @@ fn malformed_and_oversized_requests_get_clean_answers() {
         b"urls=%zz&category=grooming",
         b"description=\xff\xfe&urls=e.com",
     ] {
-        let r = post_raw(&a, "/ar/report", form, body);
+        let r = post_raw(&a, "/ar/report/grooming", form, body);
         assert_eq!(status_of(&r), 400, "{r}");
         assert!(r.contains("أرسل متصفحك شيئًا لا يمكننا قراءته"), "{r}");
     }
     // Duplicated fields: 400, nothing stored.
     let r = post_raw(
         &a,
-        "/en/report",
+        "/en/report/grooming",
         form,
         b"urls=a.com&urls=b.com&category=grooming",
     );
     assert_eq!(status_of(&r), 400);
     let r = post_raw(
         &a,
-        "/en/report",
+        "/en/report/grooming",
         form,
         b"urls=a.com&category=grooming&category=sextortion",
     );
@@ -117,11 +117,16 @@ fn malformed_and_oversized_requests_get_clean_answers() {
         "application/json",
         "text/plain",
     ] {
-        let r = post_raw(&a, "/en/report", ct, b"urls=a.com&category=grooming");
+        let r = post_raw(
+            &a,
+            "/en/report/grooming",
+            ct,
+            b"urls=a.com&category=grooming",
+        );
         assert_eq!(status_of(&r), 415, "{ct}: {r}");
         assert!(r.contains("Unsupported form"));
     }
-    let r = raw(&a, b"POST /en/report HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 4\r\n\r\nurls");
+    let r = raw(&a, b"POST /en/report/grooming HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 4\r\n\r\nurls");
     assert_eq!(status_of(&r), 415);
     // More than 10 URLs, overlong fields: the form again, 422.
     let many: Vec<String> = (0..11)
@@ -138,7 +143,7 @@ fn malformed_and_oversized_requests_get_clean_answers() {
             "b".repeat(5000)
         ),
     ] {
-        let r = post_raw(&a, "/en/report", form, body.as_bytes());
+        let r = post_raw(&a, "/en/report/grooming", form, body.as_bytes());
         assert_eq!(status_of(&r), 422, "{}", &body[..60]);
     }
 
@@ -152,8 +157,29 @@ fn malformed_and_oversized_requests_get_clean_answers() {
         assert!(r.to_ascii_lowercase().contains("allow: get, head"), "{r}");
         assert!(r.contains("Non autorisé"));
     }
-    // Path traversal around the stylesheet: only the one exact path exists.
+    // The forms take GET and POST only; the old form address leads to the choice.
+    let r = raw(
+        &a,
+        b"PUT /en/report/grooming HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert_eq!(status_of(&r), 405, "{r}");
+    assert!(
+        r.to_ascii_lowercase().contains("allow: get, head, post"),
+        "{r}"
+    );
+    let r = raw(
+        &a,
+        b"GET /en/report HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_of(&r), 303, "{r}");
+    assert!(r.to_ascii_lowercase().contains("location: /en/\r\n"), "{r}");
+    // Path traversal around the stylesheet, and forms of harms that do
+    // not exist: only the exact paths exist.
     for p in [
+        "/en/report/",
+        "/en/report/grooming/",
+        "/en/report/Grooming",
+        "/en/report/../about",
         "/static/../Cargo.toml",
         "/static/%2e%2e/%2e%2e/etc/passwd",
         "/static/style.css/../../etc/passwd",
@@ -213,7 +239,7 @@ fn slow_and_idle_clients_cannot_hold_the_service() {
     // A body that never finishes: 408 after body_timeout (3 s).
     let mut s = TcpStream::connect(&a).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"POST /en/report HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nurls=").unwrap();
+    s.write_all(b"POST /en/report/grooming HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nurls=").unwrap();
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
     let r = String::from_utf8_lossy(&buf);

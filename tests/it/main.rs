@@ -8,6 +8,7 @@ mod crash;
 mod flood;
 mod full;
 mod hostile;
+mod intake;
 mod interop;
 mod onion;
 mod onionbalance;

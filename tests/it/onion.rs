@@ -92,10 +92,10 @@ pub(crate) fn fetch_until_ok(socks: &str, url: &str, limit: Duration) -> Duratio
 
 /// POST a report through Tor; returns (receipt, how long the POST took).
 fn report_over_tor(socks: &str, onion: &str, marker: &str) -> (String, Duration) {
-    let url = format!("http://{onion}/fr/report");
+    let url = format!("http://{onion}/fr/report/grooming");
     let form = [
         ("urls", &*format!("https://{marker}.example.com/")),
-        ("category", "grooming"),
+        ("platform", "telegram"),
         ("description", &*format!("vu {marker} رأيت")),
     ];
     let start = Instant::now();
@@ -160,7 +160,7 @@ fn reports_travel_over_a_private_tor_network_through_arti_and_through_c_tor() {
     );
     fetch_until_ok(
         &net.socks,
-        &format!("http://{onion}/en/"),
+        &format!("http://{onion}/en/report/abuse-imagery"),
         Duration::from_secs(240),
     );
     eprintln!(
@@ -201,7 +201,7 @@ fn reports_travel_over_a_private_tor_network_through_arti_and_through_c_tor() {
     assert_eq!(again, onion, "the onion address survives a restart");
     fetch_until_ok(
         &net.socks,
-        &format!("http://{onion}/ar/"),
+        &format!("http://{onion}/ar/report/grooming"),
         Duration::from_secs(240),
     );
     eprintln!(
@@ -232,7 +232,7 @@ fn reports_travel_over_a_private_tor_network_through_arti_and_through_c_tor() {
     assert!(front.ends_with(".onion"), "{front}");
     fetch_until_ok(
         &net.socks,
-        &format!("http://{front}/en/"),
+        &format!("http://{front}/en/report/sextortion"),
         Duration::from_secs(240),
     );
     let marker = unique("ONIONCTOR");

@@ -61,7 +61,7 @@ fn report_once(socks: &str, front: &str, marker: &str) -> Option<(String, Durati
     let t0 = Instant::now();
     let url = format!("http://{front}/fr/report");
     let form = [
-        ("urls", &*format!("https://{marker}.example/")),
+        ("urls", &*format!("https://{marker}.example.com/")),
         ("category", "abuse-imagery"),
         ("description", marker),
     ];

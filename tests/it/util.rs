@@ -237,16 +237,17 @@ pub fn post_form(url: &str, fields: &[(&str, &str)]) -> Page {
     page(agent().post(url).send_form(fields.iter().copied()))
 }
 
-/// POST the fields of a report in `lang`; returns the page.
+/// POST a report to the form of its harm, `/{lang}/report/{category}`,
+/// as that form sends it; returns the page. Images and other harm say
+/// where they were seen; grooming and sextortion give the platform.
 pub fn report(server: &Server, lang: &str, urls: &str, category: &str, description: &str) -> Page {
+    let context = match category {
+        "grooming" | "sextortion" => ("platform", "other"),
+        _ => ("where_seen", "website"),
+    };
     post_form(
-        &server.url(&format!("/{lang}/report")),
-        &[
-            ("urls", urls),
-            ("category", category),
-            ("where_seen", "website"),
-            ("description", description),
-        ],
+        &server.url(&format!("/{lang}/report/{category}")),
+        &[("urls", urls), context, ("description", description)],
     )
 }
 
@@ -260,6 +261,13 @@ pub fn receipt(page: &Page) -> String {
     let open = rest.find('>').unwrap() + 1;
     let close = rest.find('<').unwrap();
     rest[open..close].to_owned()
+}
+
+/// `salama status --json`, while it reports nothing wrong.
+pub fn status(data: &Path) -> serde_json::Value {
+    let o = salama(&["status", "--data", data.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap()
 }
 
 /// `salama export`; returns the digest it printed.
