@@ -495,7 +495,7 @@ static_assertions::assert_not_impl_any!(FormInput: std::fmt::Debug, std::fmt::Di
 
 /// Control characters a person cannot type in a text box (line breaks
 /// and tabs excepted).
-fn has_bad_control(s: &str) -> bool {
+pub(crate) fn has_bad_control(s: &str) -> bool {
     s.chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }
@@ -503,9 +503,7 @@ fn has_bad_control(s: &str) -> bool {
 /// Zero-width and direction-formatting characters, dropped from account
 /// names: invisible, and a way to make one name look like another.
 fn visible(s: &str) -> String {
-    s.chars()
-        .filter(|c| !matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'))
-        .collect()
+    s.chars().filter(|c| !address::is_invisible(*c)).collect()
 }
 
 /// One choice among a fixed set, or none; an unknown value is `bad`.
@@ -1079,7 +1077,10 @@ mod tests {
                 "\"url\":\"http://example.com/x\"",
                 "\"url\":\"=cmd|' /C calc'!A0\"",
             ),
-            ("\"typed\":\"example.com/x\"", "\"typed\":\"localhost/x\""),
+            (
+                "\"typed\":\"example.com/x\"",
+                "\"typed\":\"elsewhere.com/x\"",
+            ),
             ("\"accounts\":[\"@a\"]", "\"accounts\":[\"@a\\u0007\"]"),
             (
                 "\"category\":\"grooming\"",
