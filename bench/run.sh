@@ -4,12 +4,12 @@
 # against the real server binary over loopback, runs the criterion
 # micro-benchmarks briefly, and prints (and writes) a Markdown summary.
 #
-#   bench/run.sh                      # ~6 minutes on 2 cores (after the build)
+#   bench/run.sh                      # ~8 minutes on 2 cores (after the build)
 #   SALAMA_BENCH_1M=1 bench/run.sh    # also the 1M-stored growth step (+~2.5 min, ~4 GB disk)
 #   SALAMA_BENCH_SECS=5 bench/run.sh  # shorter windows, rougher numbers
 #
 # Everything runs on 127.0.0.1 with bounded loops; scratch data goes to
-# target/bench-work and is deleted at the end.
+# target/bench-work (under CARGO_TARGET_DIR when set) and is deleted at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,32 +19,35 @@ growth=0,100000
 if [[ ${SALAMA_BENCH_1M:-0} == 1 ]]; then
     growth=0,100000,1000000
 fi
-out=target/bench
+# Cargo's output directory (CARGO_TARGET_DIR when set): binaries, criterion
+# data, scratch stores and the results all go there.
+tgt=${CARGO_TARGET_DIR:-target}
+out=$tgt/bench
 mkdir -p "$out"
 
 echo "== build (release, no onion)" >&2
 cargo build --release "${features[@]}" --bin salama --example loadgen
 
-echo "== load generator: sweep, ceilings, growth (${secs} s per step)" >&2
+echo "== load generator: sweep, ceilings, growth, post-quantum keys (${secs} s per step)" >&2
 need_gb=3
 if [[ $growth == *1000000* ]]; then
     need_gb=6
 fi
-free_gb=$(df -Pk target | awk 'NR==2 {print int($4/1024/1024)}')
+free_gb=$(df -Pk "$tgt" | awk 'NR==2 {print int($4/1024/1024)}')
 if ((free_gb < need_gb)); then
-    echo "bench/run.sh: only ${free_gb} GB free under target/; this run needs ~${need_gb} GB (1M stored reports take ~3.5 GB)" >&2
+    echo "bench/run.sh: only ${free_gb} GB free under $tgt/; this run needs ~${need_gb} GB (1M stored reports take ~3.5 GB)" >&2
     exit 1
 fi
-target/release/examples/loadgen run \
-    --bin target/release/salama \
-    --work target/bench-work \
+"$tgt/release/examples/loadgen" run \
+    --bin "$tgt/release/salama" \
+    --work "$tgt/bench-work" \
     --results "$out/results.json" \
     --secs "$secs" --warmup 2 \
     --levels 1,8,32,128 \
     --growth "$growth"
 
 echo "== criterion micro-benchmarks" >&2
-rm -rf target/criterion
+rm -rf "$tgt/criterion"
 cargo bench "${features[@]}" --bench seal -- --warm-up-time 1 --measurement-time 3 >&2
 
 {
@@ -57,6 +60,6 @@ cargo bench "${features[@]}" --bench seal -- --warm-up-time 1 --measurement-time
     rustc --version
     echo '```'
     echo
-    target/release/examples/loadgen summary --results "$out/results.json" --criterion target/criterion
+    "$tgt/release/examples/loadgen" summary --results "$out/results.json" --criterion "$tgt/criterion"
 } | tee "$out/summary.md"
 echo "bench/run.sh: summary in $out/summary.md, raw figures in $out/results.json" >&2

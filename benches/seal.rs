@@ -1,25 +1,46 @@
 //! Micro-benchmarks of the per-report CPU work, step by step along the data
 //! path: form parsing (server build only), validation + padded encoding,
-//! sealing (1 and 3 keys × 1, 4 and 16 KiB padded plaintext) and the
-//! thank-you page (server build only).
+//! sealing (1 and 3 keys, X25519 or hybrid post-quantum, × 1, 4 and 16 KiB
+//! padded plaintext), the thank-you page (server build only), and opening
+//! one sealed report with each kind of identity.
 //!
 //! `cargo bench --bench seal` (the numbers in bench/README.md come from
 //! `bench/run.sh`, which runs this with a short measurement time).
 
+use age::secrecy::ExposeSecret;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use salama::keys::{Recipient, Recipients};
+use salama::keys::{Identity, Recipient, Recipients};
 use salama::report::{Category, FormInput, Lang, Receipt, ReceivedDate, Report};
 use salama::seal::seal_report;
 use std::hint::black_box;
 
 fn recipients(n: usize) -> Recipients {
-    let list = (0..n)
+    let list: Vec<Recipient> = (0..n)
         .map(|_| {
             let public = age::x25519::Identity::generate().to_public().to_string();
             Recipient::parse(&public).expect("age makes valid recipients")
         })
         .collect();
     Recipients::new(list).expect("at least one key")
+}
+
+/// `n` hybrid keys, and the identity of the last one.
+fn hybrid(n: usize) -> (Recipients, Identity) {
+    let dir = tempfile::tempdir().expect("scratch dir");
+    let mut list = Vec::new();
+    let mut last = None;
+    for _ in 0..n {
+        let (secret, public) = salama::keys::generate_hybrid().expect("keygen");
+        list.push(salama::keys::AnalystKey::parse(&public).expect("valid"));
+        last = Some(secret);
+    }
+    let path = dir.path().join("id");
+    std::fs::write(&path, last.expect("n > 0").as_bytes()).expect("write");
+    let id = salama::keys::load_identities(&path, || unreachable!("plain file"))
+        .expect("identity")
+        .pop()
+        .expect("one");
+    (Recipients::new(list).expect("at least one key"), id)
 }
 
 /// A report whose padded plaintext is exactly `bucket` bytes: an Arabic +
@@ -76,16 +97,53 @@ fn report_for_bucket(bucket: usize) -> Report {
 fn seal(c: &mut Criterion) {
     let mut g = c.benchmark_group("seal");
     for keys in [1usize, 3] {
-        let r = recipients(keys);
-        for bucket in [1024usize, 4096, 16384] {
-            let report = report_for_bucket(bucket);
-            g.throughput(Throughput::Bytes(bucket as u64));
-            g.bench_with_input(
-                BenchmarkId::new(format!("{keys}key"), format!("{}KiB", bucket / 1024)),
-                &report,
-                |b, report| b.iter(|| seal_report(black_box(report), &r).expect("seal")),
-            );
+        for (kind, r) in [("", recipients(keys)), ("-pq", hybrid(keys).0)] {
+            for bucket in [1024usize, 4096, 16384] {
+                let report = report_for_bucket(bucket);
+                g.throughput(Throughput::Bytes(bucket as u64));
+                g.bench_with_input(
+                    BenchmarkId::new(format!("{keys}key{kind}"), format!("{}KiB", bucket / 1024)),
+                    &report,
+                    |b, report| b.iter(|| seal_report(black_box(report), &r).expect("seal")),
+                );
+            }
         }
+    }
+    g.finish();
+}
+
+/// What `salama open` does per report, minus the JSON: unwrap the file key
+/// with the analyst's identity and decrypt the 1 KiB payload.
+fn open(c: &mut Criterion) {
+    use std::io::Read;
+    let mut g = c.benchmark_group("open");
+    let report = report_for_bucket(1024);
+    let dir = tempfile::tempdir().expect("scratch dir");
+    let x = age::x25519::Identity::generate();
+    let path = dir.path().join("x");
+    std::fs::write(&path, x.to_string().expose_secret()).expect("write");
+    let x_id = salama::keys::load_identities(&path, || unreachable!("plain file"))
+        .expect("identity")
+        .pop()
+        .expect("one");
+    let x_r = Recipients::new(vec![
+        Recipient::parse(&x.to_public().to_string()).expect("valid"),
+    ])
+    .expect("one key");
+    let (pq_r, pq_id) = hybrid(1);
+    for (name, r, id) in [("x25519", &x_r, &x_id), ("pq", &pq_r, &pq_id)] {
+        let (sealed, _) = seal_report(&report, r).expect("seal");
+        g.bench_function(format!("1KiB/{name}"), |b| {
+            b.iter(|| {
+                let d = age::Decryptor::new_buffered(black_box(sealed.as_bytes())).expect("age");
+                let mut out = Vec::with_capacity(1024);
+                d.decrypt(std::iter::once(id.as_age()))
+                    .expect("opens")
+                    .read_to_end(&mut out)
+                    .expect("payload");
+                out
+            })
+        });
     }
     g.finish();
 }
@@ -153,5 +211,5 @@ fn web(c: &mut Criterion) {
 #[cfg(not(feature = "server"))]
 fn web(_: &mut Criterion) {}
 
-criterion_group!(benches, validate_encode, seal, web);
+criterion_group!(benches, validate_encode, seal, open, web);
 criterion_main!(benches);

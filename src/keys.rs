@@ -1,11 +1,12 @@
-//! The analysts' keys. On the server: public keys only (`age1…`, one per
-//! `*.pub` file in the keys directory), the recipients every report is
-//! sealed to. On the analyst's workstation: passphrase-protected age
-//! identity files, made by `salama keygen` exactly as `age-keygen | age -p`
+//! The analysts' keys. On the server: public keys only (`age1…` X25519 or
+//! `age1pq1…` post-quantum hybrid, one per `*.pub` file in the keys
+//! directory, all of one kind), the recipients every report is sealed to.
+//! On the analyst's workstation: passphrase-protected age identity files,
+//! made by `salama keygen [--pq]` exactly as `age-keygen [-pq] | age -p`
 //! would, and read back by `salama open`.
 //!
-//! Secret material lives only inside the `age` crate's types and
-//! `SecretString`s; nothing here can print it.
+//! Secret material lives only inside the `age` crate's types, the hybrid
+//! identity ([`hybrid`]) and `SecretString`s; nothing here can print it.
 
 pub mod signing;
 
@@ -19,6 +20,15 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use x25519_dalek::PublicKey;
 use zeroize::Zeroizing;
+
+mod hybrid;
+mod kind;
+pub use hybrid::{HybridIdentity, HybridKeyError, HybridRecipient, generate as generate_hybrid};
+pub use kind::AnalystKey;
+pub(crate) mod stanza {
+    //! The hybrid stanza's constants and HPKE suite, for the sealing side.
+    pub(crate) use super::hybrid::{Aead, BODY_LEN, ENC_LEN, INFO, Kdf, Kem, TAG};
+}
 
 /// A short, stable name for a public key in operator messages: the first
 /// 8 hex digits of SHA-256 over its `age1…` string. Never a secret.
@@ -79,20 +89,28 @@ impl Recipient {
     }
 }
 
-/// The non-empty set of keys every report is sealed to.
+/// The non-empty set of keys every report is sealed to: all X25519 or all
+/// hybrid, never both (the mixing rule, in [`kind`]).
 #[derive(Clone, Debug)]
-pub struct Recipients(Vec<Recipient>);
+pub struct Recipients(Vec<AnalystKey>);
 
 impl Recipients {
-    pub fn new(list: Vec<Recipient>) -> Result<Recipients, KeyError> {
+    pub fn new<K: Into<AnalystKey>>(list: Vec<K>) -> Result<Recipients, KeyError> {
+        let list: Vec<AnalystKey> = list.into_iter().map(Into::into).collect();
         if list.is_empty() {
             return Err(KeyError::Empty);
         }
+        kind::check_not_mixed(list.iter().map(|k| (k.id().to_string(), k)))?;
         Ok(Recipients(list))
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Recipient> {
+    pub fn iter(&self) -> impl Iterator<Item = &AnalystKey> {
         self.0.iter()
+    }
+
+    /// Whether reports are sealed to hybrid (post-quantum) keys.
+    pub fn is_post_quantum(&self) -> bool {
+        self.0.iter().any(AnalystKey::is_post_quantum)
     }
 
     pub fn len(&self) -> usize {
@@ -104,7 +122,8 @@ impl Recipients {
     }
 
     /// Load every `*.pub` file of `dir`. A secret key anywhere in the
-    /// directory stops the server: it must never sit on the server at all.
+    /// directory stops the server: it must never sit on the server at all;
+    /// so does a mix of X25519 and hybrid keys.
     pub fn load_dir(dir: &Path) -> Result<Recipients, KeyError> {
         let entries = std::fs::read_dir(dir).map_err(|e| KeyError::Dir(dir.to_owned(), e))?;
         let mut paths: Vec<PathBuf> = entries
@@ -130,16 +149,19 @@ impl Recipients {
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
                 .collect();
             match lines.as_slice() {
-                [one] => list.push(
-                    Recipient::parse(one).map_err(|_| KeyError::BadPublicFile(path.clone()))?,
-                ),
+                [one] => {
+                    let key = AnalystKey::parse(one)
+                        .map_err(|_| KeyError::BadPublicFile(path.clone()))?;
+                    list.push((path, key));
+                }
                 _ => return Err(KeyError::BadPublicFile(path)),
             }
         }
         if list.is_empty() {
             return Err(KeyError::NoneIn(dir.to_owned()));
         }
-        Ok(Recipients(list))
+        kind::check_files_not_mixed(&list)?;
+        Ok(Recipients(list.into_iter().map(|(_, k)| k).collect()))
     }
 }
 
@@ -160,9 +182,15 @@ pub enum KeyError {
     )]
     SecretOnServer(PathBuf),
     #[error(
-        "{0} must hold exactly one age public key (a line starting with age1, as printed by `salama keygen`); fix or remove the file"
+        "{0} must hold exactly one age public key (a line starting with age1, or age1pq1 for a post-quantum key, as printed by `salama keygen`); fix or remove the file"
     )]
     BadPublicFile(PathBuf),
+    #[error("{0}")]
+    Hybrid(HybridKeyError),
+    #[error(
+        "the keys directory mixes post-quantum keys (age1pq1…: {hybrid}) with X25519 keys (age1…: {classic}). A report sealed to both could be opened through its X25519 part by a future quantum computer, so the age specification says not to mix them and age refuses to. Give every analyst a post-quantum key (`salama keygen --pq`) and remove the X25519 .pub files, or remove the age1pq1 ones, then start again"
+    )]
+    Mixed { hybrid: String, classic: String },
     #[error(
         "no analyst key in {0}. On the analysts' offline workstation run `salama keygen --out analyst.key.age`, carry only analyst.key.age.pub to this server, copy it into {0}, then start again"
     )]
@@ -198,6 +226,11 @@ pub enum IdentityError {
     Prompt(std::io::Error),
 }
 
+/// The largest scrypt work factor (log2 N) an identity file may ask for:
+/// age -p uses 18; this allows slower workstations' files and refuses
+/// absurd ones (as the C2SP vector `scrypt_work_factor_23` expects).
+pub const MAX_SCRYPT_WORK_FACTOR: u8 = 22;
+
 /// Read an identity file: a passphrase-protected one (binary or armored,
 /// as `age -p` writes) or a plain, unprotected age identity file. `passphrase` is
 /// only called when the file is protected.
@@ -217,8 +250,7 @@ pub fn load_identities(
         }
         let pass = passphrase().map_err(IdentityError::Prompt)?;
         let mut id = age::scrypt::Identity::new(pass);
-        // age -p uses 2^18; allow slower workstations' files, refuse absurd ones.
-        id.set_max_work_factor(22);
+        id.set_max_work_factor(MAX_SCRYPT_WORK_FACTOR);
         let mut r = d
             .decrypt(std::iter::once(&id as &dyn age::Identity))
             .map_err(|_| IdentityError::Passphrase(path.into()))?;
@@ -227,15 +259,7 @@ pub fn load_identities(
             .map_err(|_| IdentityError::Passphrase(path.into()))?;
         out
     };
-    let file = age::IdentityFile::from_buffer(&text[..])
-        .map_err(|_| IdentityError::NotIdentity(path.into()))?;
-    let ids = file
-        .into_identities()
-        .map_err(|_| IdentityError::NotIdentity(path.into()))?;
-    if ids.is_empty() {
-        return Err(IdentityError::NotIdentity(path.into()));
-    }
-    Ok(ids.into_iter().map(Identity).collect())
+    kind::parse_identities(&text).ok_or_else(|| IdentityError::NotIdentity(path.into()))
 }
 
 /// A new identity, ready to be written: the passphrase-protected file and
@@ -245,19 +269,44 @@ pub struct NewIdentity {
     pub recipient: String,
 }
 
-/// Make a new X25519 identity and protect it with `passphrase` exactly as
-/// `age-keygen | age -p` would (scrypt recipient, binary age file).
-pub fn keygen(passphrase: SecretString) -> std::io::Result<NewIdentity> {
-    let id = age::x25519::Identity::generate();
-    let recipient = id.to_public().to_string();
-    let created = time::OffsetDateTime::now_utc()
+/// Which kind of key `keygen` makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    X25519,
+    /// ML-KEM-768 + X25519 (`age1pq1…`), safe against a future quantum computer.
+    Hybrid,
+}
+
+/// Make a new identity of `kind` and protect it with `passphrase` exactly as
+/// `age-keygen [-pq] | age -p` would (scrypt recipient, binary age file).
+pub fn keygen(passphrase: SecretString, kind: KeyKind) -> std::io::Result<NewIdentity> {
+    let (secret, recipient) = match kind {
+        KeyKind::X25519 => {
+            let id = age::x25519::Identity::generate();
+            let secret = Zeroizing::new(id.to_string().expose_secret().to_owned());
+            (secret, id.to_public().to_string())
+        }
+        KeyKind::Hybrid => hybrid::generate()?,
+    };
+    // Whole seconds, as age-keygen writes it.
+    let now = time::OffsetDateTime::now_utc();
+    let created = now
+        .replace_nanosecond(0)
+        .unwrap_or(now)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let secret = id.to_string();
-    let plain = Zeroizing::new(format!(
-        "# created: {created}\n# public key: {recipient}\n{}\n",
-        secret.expose_secret()
+    // Sized up front: a growing String would leave copies of the secret
+    // in freed memory that nobody zeroizes.
+    let mut plain = Zeroizing::new(String::with_capacity(
+        created.len() + recipient.len() + secret.len() + 32,
     ));
+    plain.push_str("# created: ");
+    plain.push_str(&created);
+    plain.push_str("\n# public key: ");
+    plain.push_str(&recipient);
+    plain.push('\n');
+    plain.push_str(&secret);
+    plain.push('\n');
     let enc = age::Encryptor::with_user_passphrase(passphrase);
     let mut encrypted = Vec::new();
     let mut w = enc.wrap_output(&mut encrypted)?;
@@ -277,6 +326,21 @@ pub(crate) fn test_keys(n: usize) -> (Recipients, Vec<age::x25519::Identity>) {
     let recipients = ids
         .iter()
         .map(|i| Recipient::parse(&i.to_public().to_string()).unwrap())
+        .collect();
+    (Recipients::new(recipients).unwrap(), ids)
+}
+
+/// Fresh in-memory hybrid keys for tests: recipients and matching identities.
+#[cfg(test)]
+pub(crate) fn test_hybrid_keys(n: usize) -> (Recipients, Vec<HybridIdentity>) {
+    let (secrets, publics): (Vec<_>, Vec<_>) = (0..n).map(|_| hybrid::generate().unwrap()).unzip();
+    let ids = secrets
+        .iter()
+        .map(|s| HybridIdentity::parse(s).unwrap())
+        .collect();
+    let recipients = publics
+        .iter()
+        .map(|p| HybridRecipient::parse(p).unwrap())
         .collect();
     (Recipients::new(recipients).unwrap(), ids)
 }
@@ -333,7 +397,11 @@ mod tests {
     #[test]
     fn keygen_output_opens_with_its_passphrase_only() {
         let dir = tempfile::tempdir().unwrap();
-        let new = keygen(SecretString::from("correct horse".to_owned())).unwrap();
+        let new = keygen(
+            SecretString::from("correct horse".to_owned()),
+            KeyKind::X25519,
+        )
+        .unwrap();
         let path = dir.path().join("k.age");
         std::fs::write(&path, &new.encrypted).unwrap();
         assert!(
@@ -348,5 +416,58 @@ mod tests {
             Err(IdentityError::Passphrase(_))
         ));
         Recipient::parse(&new.recipient).unwrap();
+    }
+
+    #[test]
+    fn keygen_pq_makes_a_protected_hybrid_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = keygen(SecretString::from("pq horse".to_owned()), KeyKind::Hybrid).unwrap();
+        assert!(new.recipient.starts_with("age1pq1"));
+        assert!(
+            new.encrypted
+                .starts_with(b"age-encryption.org/v1\n-> scrypt ")
+        );
+        let path = dir.path().join("k.age");
+        std::fs::write(&path, &new.encrypted).unwrap();
+        let ids = load_identities(&path, || Ok(SecretString::from("pq horse".to_owned()))).unwrap();
+        assert_eq!(ids.len(), 1);
+        let key = AnalystKey::parse(&new.recipient).unwrap();
+        assert!(key.is_post_quantum());
+        // The identity opens what is sealed to the recipient.
+        let sealed = crate::seal::encrypt(b"pq", &Recipients::new(vec![key]).unwrap()).unwrap();
+        let d = age::Decryptor::new_buffered(sealed.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        d.decrypt(ids.iter().map(Identity::as_age))
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"pq");
+    }
+
+    #[test]
+    fn load_dir_takes_hybrid_keys_and_refuses_a_mix() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, pq) = hybrid::generate().unwrap();
+        std::fs::write(dir.path().join("alice.pub"), format!("# alice\n{pq}\n")).unwrap();
+        let rs = Recipients::load_dir(dir.path()).unwrap();
+        assert!(rs.is_post_quantum());
+        assert_eq!(rs.iter().next().unwrap().id(), &KeyId::of(&pq));
+        let x = age::x25519::Identity::generate();
+        std::fs::write(dir.path().join("bob.pub"), format!("{}\n", x.to_public())).unwrap();
+        let e = Recipients::load_dir(dir.path()).unwrap_err();
+        assert!(matches!(e, KeyError::Mixed { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("alice.pub") && msg.contains("bob.pub"),
+            "{msg}"
+        );
+        // A hybrid identity on the server is a secret key like any other.
+        std::fs::remove_file(dir.path().join("bob.pub")).unwrap();
+        let (secret, _) = hybrid::generate().unwrap();
+        std::fs::write(dir.path().join("oops.pub"), &*secret).unwrap();
+        assert!(matches!(
+            Recipients::load_dir(dir.path()),
+            Err(KeyError::SecretOnServer(_))
+        ));
     }
 }

@@ -47,6 +47,11 @@ enum Command {
         /// the answers signing key to FILE.sign and its public half to FILE.sign.pub.
         #[arg(long)]
         out: PathBuf,
+        /// A post-quantum hybrid key (ML-KEM-768 + X25519, `age1pq1…`), so
+        /// reports stay sealed against a future quantum computer. Every key
+        /// on one server must then be of this kind.
+        #[arg(long)]
+        pq: bool,
     },
     /// Verify and decrypt a bundle offline, and write the triage files.
     Open {
@@ -78,7 +83,7 @@ fn main() -> ExitCode {
         Command::Purge(a) => server::purge(a),
         #[cfg(feature = "server")]
         Command::Status(a) => server::status(a),
-        Command::Keygen { out } => keygen(&out),
+        Command::Keygen { out, pq } => keygen(&out, pq),
         Command::Open {
             bundle,
             identity,
@@ -125,7 +130,11 @@ struct MadeKeys {
 
 /// The identity `out` (+ `out.pub`) and, beside it, the answers signing
 /// key `out.sign` (+ `out.sign.pub`), both under one passphrase.
-fn make_identity(out: &Path, pass: age::secrecy::SecretString) -> Result<MadeKeys> {
+fn make_identity(
+    out: &Path,
+    pass: age::secrecy::SecretString,
+    kind: keys::KeyKind,
+) -> Result<MadeKeys> {
     let files = [
         out.to_owned(),
         pub_path(out),
@@ -138,7 +147,7 @@ fn make_identity(out: &Path, pass: age::secrecy::SecretString) -> Result<MadeKey
             f.display()
         );
     }
-    let new = keys::keygen(pass.clone()).context("could not make the key")?;
+    let new = keys::keygen(pass.clone(), kind).context("could not make the key")?;
     let signing = keys::signing::keygen(pass).context("could not make the signing key")?;
     write_new_private(out, &new.encrypted)?;
     write_new_private(&files[2], &signing.encrypted)?;
@@ -155,14 +164,29 @@ fn make_identity(out: &Path, pass: age::secrecy::SecretString) -> Result<MadeKey
     })
 }
 
-fn keygen(out: &Path) -> Result<ExitCode> {
+fn keygen(out: &Path, pq: bool) -> Result<ExitCode> {
+    let kind = if pq {
+        keys::KeyKind::Hybrid
+    } else {
+        keys::KeyKind::X25519
+    };
     let pass = passphrase::ask_new().context("no passphrase")?;
-    let made = make_identity(out, pass)?;
+    let made = make_identity(out, pass, kind)?;
     eprintln!(
-        "salama: wrote the passphrase-protected identity {} (keep it on this offline workstation)\nsalama: and its public key {} (key id {}); carry only that file to the server's keys directory",
+        "salama: wrote the passphrase-protected {} identity {} (keep it on this offline workstation)\nsalama: and its public key {} (key id {}); carry only that file to the server's keys directory{}",
+        if pq {
+            "post-quantum (ML-KEM-768 + X25519)"
+        } else {
+            "X25519"
+        },
         out.display(),
         pub_path(out).display(),
-        keys::KeyId::of(&made.recipient)
+        keys::KeyId::of(&made.recipient),
+        if pq {
+            ", where every key must be post-quantum too"
+        } else {
+            ""
+        }
     );
     eprintln!(
         "salama: wrote the answers signing key {} under the same passphrase (keep it here too)\nsalama: and its public half {} (signer id {}); carry only that file to the server's keys/signers/ directory",
@@ -337,6 +361,7 @@ mod server {
             let made = make_identity(
                 &identity,
                 age::secrecy::SecretString::from("demo".to_owned()),
+                keys::KeyKind::X25519,
             )?;
             std::fs::write(
                 keys_dir.join("demo-analyst.pub"),

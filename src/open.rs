@@ -15,7 +15,9 @@
 
 pub mod accounts;
 
-use crate::bundle::{self, BundleDigest, BundleError};
+mod parallel;
+
+use crate::bundle::{BundleDigest, BundleError};
 use crate::keys::Identity;
 use crate::report::{Answer, Document, Kind};
 use accounts::AccountRow;
@@ -74,10 +76,8 @@ pub struct Opened {
 /// Verify and decrypt a bundle from any reader. Only blobs the manifest
 /// commits to are used; anything else is named in `bad`.
 pub fn read_and_decrypt<R: Read>(input: R, identities: &[Identity]) -> Result<Opened, BundleError> {
-    let mut docs: BTreeMap<String, Result<Document, String>> = BTreeMap::new();
-    let verified = bundle::read(input, |id, blob| {
-        docs.insert(id.to_owned(), decrypt(blob, identities));
-    })?;
+    let (verified, mut docs) = parallel::read_and_decrypt_all(input, identities, decrypt);
+    let verified = verified?;
 
     let mut bad: BTreeMap<String, String> = BTreeMap::new();
     for (id, p) in &verified.problems {

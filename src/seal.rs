@@ -1,14 +1,19 @@
 //! Step 5 of the data path: the padded plaintext is sealed as one age v1
-//! file (<https://c2sp.org/age>) with one X25519 stanza per analyst key.
+//! file (<https://c2sp.org/age>) with one stanza per analyst key: X25519
+//! here, or the post-quantum `mlkem768x25519` stanza ([`hybrid`]).
 //!
 //! The server only ever encrypts, so this is a small encrypt-only age
 //! writer on the project's own primitives (x25519-dalek, ChaCha20-Poly1305,
-//! HKDF-SHA-256), where every intermediate secret is zeroized. Its output is
-//! checked against the `age` crate and Debian's `age` CLI in the tests, so
-//! any single blob can be opened by hand with `age -d -i KEY blob.age`.
+//! HKDF-SHA-256; `hpke` for the hybrid stanza), where every intermediate
+//! secret is zeroized. Its output is checked against the `age` crate and
+//! Debian's `age` CLI (X25519), and typage (hybrid), in the tests, so any
+//! single blob can be opened by hand with `age -d -i KEY blob.age` (age
+//! 1.3 or later for hybrid keys).
 
-use crate::keys::Recipient;
+mod hybrid;
+
 use crate::keys::Recipients;
+use crate::keys::{AnalystKey, Recipient};
 use crate::report::{Padded, Receipt, ReceivedDate, Report};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
@@ -25,6 +30,25 @@ const INTRO: &[u8] = b"age-encryption.org/v1\n";
 const X25519_LABEL: &[u8] = b"age-encryption.org/v1/X25519";
 /// age's STREAM chunk size.
 const CHUNK: usize = 64 * 1024;
+/// `-> X25519 <share>\n<body>\n`: two 43-character base64 lines.
+const X25519_STANZA_LEN: usize = 10 + 43 + 1 + 43 + 1;
+
+/// The exact size of a sealed plaintext of `len` bytes: the version line,
+/// the stanzas, the MAC line, the payload nonce, and one 16-byte tag per
+/// 64 KiB chunk. For a padded report (one chunk) that is
+/// `bucket + 102 + 98 × keys` (X25519) or `bucket + 102 + 1557 × keys`
+/// (hybrid): SECURITY.md's figures, checked in the tests below.
+pub fn sealed_len(len: usize, recipients: &Recipients) -> usize {
+    let stanzas: usize = recipients
+        .iter()
+        .map(|k| match k {
+            AnalystKey::X25519(_) => X25519_STANZA_LEN,
+            AnalystKey::Hybrid(_) => hybrid::STANZA_LEN,
+        })
+        .sum();
+    let chunks = len.div_ceil(CHUNK).max(1);
+    INTRO.len() + stanzas + 4 + 43 + 1 + 16 + len + chunks * 16
+}
 
 /// One age v1 file: ciphertext only. It can be stored, exported and
 /// compared, but the only way back to plaintext is an analyst's identity.
@@ -125,21 +149,24 @@ fn hkdf(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
     out
 }
 
-/// age v1 encryption of `plaintext` to X25519 `recipients`.
+/// age v1 encryption of `plaintext` to `recipients` (one kind, never both).
 pub(crate) fn encrypt(
     plaintext: &[u8],
     recipients: &Recipients,
 ) -> Result<SealedReport, SealError> {
     let file_key = random::<16>()?;
-    let stanzas = 3 + 2 * (43 + 1) + 10;
-    let chunks = plaintext.len().div_ceil(CHUNK).max(1);
-    let mut out = Vec::with_capacity(
-        INTRO.len() + recipients.len() * stanzas + 70 + 16 + plaintext.len() + chunks * 16,
-    );
+    let mut out = Vec::with_capacity(sealed_len(plaintext.len(), recipients));
 
     // Header: one stanza per recipient.
     out.extend_from_slice(INTRO);
-    for r in recipients.iter() {
+    for key in recipients.iter() {
+        let r = match key {
+            AnalystKey::X25519(r) => r,
+            AnalystKey::Hybrid(r) => {
+                hybrid::stanza(r, &file_key, &mut out)?;
+                continue;
+            }
+        };
         let (share, shared) = x25519(r)?;
         if shared.iter().all(|&b| b == 0) {
             return Err(SealError::DegenerateKey(r.id().to_string()));
@@ -184,6 +211,7 @@ pub(crate) fn encrypt(
         out.extend(seal_chunk(&aead, counter, last, piece));
         counter += 1;
     }
+    debug_assert_eq!(out.len(), sealed_len(plaintext.len(), recipients));
     Ok(SealedReport(out))
 }
 
@@ -204,9 +232,9 @@ mod tests {
     use crate::keys::test_keys;
     use std::io::Read;
 
-    fn age_decrypt(blob: &[u8], id: &age::x25519::Identity) -> Result<Vec<u8>, age::DecryptError> {
+    fn age_decrypt(blob: &[u8], id: &dyn age::Identity) -> Result<Vec<u8>, age::DecryptError> {
         let d = age::Decryptor::new_buffered(blob)?;
-        let mut r = d.decrypt(std::iter::once(id as &dyn age::Identity))?;
+        let mut r = d.decrypt(std::iter::once(id))?;
         let mut out = Vec::new();
         r.read_to_end(&mut out).map_err(age::DecryptError::Io)?;
         Ok(out)
@@ -292,19 +320,23 @@ mod tests {
 
     #[test]
     fn tampering_anywhere_is_detected() {
-        let (recipients, ids) = test_keys(1);
-        let sealed = encrypt(&[7u8; 300], &recipients).unwrap();
-        let bytes = sealed.as_bytes();
-        // Flip one bit at a spread of positions across header and payload.
-        for pos in (0..bytes.len()).step_by(13) {
-            let mut t = bytes.to_vec();
-            t[pos] ^= 1;
-            assert!(
-                age_decrypt(&t, &ids[0]).is_err(),
-                "bit flip at {pos} went unnoticed"
-            );
+        let (x, x_ids) = test_keys(1);
+        let (pq, pq_ids) = crate::keys::test_hybrid_keys(1);
+        let kinds: [(&Recipients, &dyn age::Identity); 2] = [(&x, &x_ids[0]), (&pq, &pq_ids[0])];
+        for (recipients, id) in kinds {
+            let sealed = encrypt(&[7u8; 300], recipients).unwrap();
+            let bytes = sealed.as_bytes();
+            // Flip one bit at a spread of positions across header and payload.
+            for pos in (0..bytes.len()).step_by(13) {
+                let mut t = bytes.to_vec();
+                t[pos] ^= 1;
+                assert!(
+                    age_decrypt(&t, id).is_err(),
+                    "bit flip at {pos} went unnoticed"
+                );
+            }
+            assert!(age_decrypt(&bytes[..bytes.len() - 1], id).is_err());
         }
-        assert!(age_decrypt(&bytes[..bytes.len() - 1], &ids[0]).is_err());
     }
 
     #[test]
@@ -324,5 +356,48 @@ mod tests {
             format!("{s:?}"),
             format!("SealedReport({} bytes)", s.as_bytes().len())
         );
+    }
+
+    /// The sealed size is exactly SECURITY.md's formula, for every bucket,
+    /// both kinds and several keys, so a blob's size tells only its bucket.
+    #[test]
+    fn sealed_size_is_bucket_plus_fixed_overhead_for_both_kinds() {
+        for n in 1..=3 {
+            let (x, _) = test_keys(n);
+            let (pq, _) = crate::keys::test_hybrid_keys(n);
+            for bucket in crate::report::BUCKETS {
+                let plain = vec![b' '; bucket];
+                let a = encrypt(&plain, &x).unwrap().into_bytes().len();
+                let b = encrypt(&plain, &pq).unwrap().into_bytes().len();
+                assert_eq!(a, bucket + 102 + 98 * n, "X25519, {n} keys");
+                assert_eq!(b, bucket + 102 + 1557 * n, "hybrid, {n} keys");
+                assert_eq!(sealed_len(bucket, &x), a);
+                assert_eq!(sealed_len(bucket, &pq), b);
+            }
+        }
+    }
+
+    #[test]
+    fn every_hybrid_identity_opens_what_we_seal_and_others_do_not() {
+        let (recipients, ids) = crate::keys::test_hybrid_keys(3);
+        let (_, others) = crate::keys::test_hybrid_keys(1);
+        let (_, x25519) = test_keys(1);
+        for len in [0usize, 1, 1000, CHUNK, CHUNK + 1] {
+            let plain: Vec<u8> = (0..len).map(|i| (i * 11 % 253) as u8).collect();
+            let sealed = encrypt(&plain, &recipients).unwrap();
+            let text = String::from_utf8_lossy(&sealed.as_bytes()[..200]).into_owned();
+            assert!(text.contains("\n-> mlkem768x25519 "), "{text}");
+            for id in &ids {
+                assert_eq!(age_decrypt(sealed.as_bytes(), id).unwrap(), plain);
+            }
+            assert!(matches!(
+                age_decrypt(sealed.as_bytes(), &others[0]),
+                Err(age::DecryptError::NoMatchingKeys)
+            ));
+            assert!(matches!(
+                age_decrypt(sealed.as_bytes(), &x25519[0]),
+                Err(age::DecryptError::NoMatchingKeys)
+            ));
+        }
     }
 }

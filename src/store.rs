@@ -261,7 +261,7 @@ fn pack(records: &[([u8; 16], Location)]) -> Vec<u8> {
 }
 
 fn unpack(b: &[u8]) -> Option<Vec<([u8; 16], Location)>> {
-    if b.len() % 32 != 0 {
+    if !b.len().is_multiple_of(32) {
         return None;
     }
     b.chunks_exact(32)

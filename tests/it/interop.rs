@@ -136,54 +136,14 @@ fn an_identity_from_age_keygen_and_age_p_works_with_salama_open() {
     let bundle = t.path().join("b.tar");
     export(&data, &bundle, false);
     let out = t.path().join("o");
-    let o = salama_env(
-        &[
-            "open",
-            bundle.to_str().unwrap(),
-            "-i",
-            protected.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &[("SALAMA_PASSPHRASE", "stock age passphrase")],
-    );
+    let o = open_with_passphrase(&bundle, &protected, &out, "stock age passphrase");
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(jsonl(&out)[0]["description"], "interop");
 }
 
 #[test]
 fn the_frozen_v1_bundle_still_opens_to_the_same_reports() {
-    let dir = Path::new(VECTORS);
-    let t = tempfile::tempdir().unwrap();
-    let expected: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("expected.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let digest = std::fs::read_to_string(dir.join("digest"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    // The plain identity and the passphrase-protected one (age -p, scrypt).
-    let out = t.path().join("plain");
-    let (ok, d, err) = open(&dir.join("bundle.tar"), &[&dir.join("identity.txt")], &out);
-    assert!(ok, "{err}");
-    assert_eq!(d, digest);
-    assert_eq!(jsonl(&out), expected);
-    let out = t.path().join("protected");
-    let o = salama_env(
-        &[
-            "open",
-            dir.join("bundle.tar").to_str().unwrap(),
-            "-i",
-            dir.join("identity.age").to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &[("SALAMA_PASSPHRASE", "salama test vector")],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(jsonl(&out), expected);
+    assert_frozen_bundle_opens(Path::new(VECTORS));
 }
 
 #[test]

@@ -13,4 +13,5 @@ mod interop;
 mod onion;
 mod onionbalance;
 mod rawhttp;
+mod pq;
 mod util;

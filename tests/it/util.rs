@@ -301,6 +301,52 @@ pub fn open(bundle: &Path, identities: &[&Path], out: &Path) -> (bool, String, S
     (o.status.success(), stdout(&o), stderr(&o))
 }
 
+/// `salama open BUNDLE -i IDENTITY --out OUT` with `SALAMA_PASSPHRASE` set,
+/// for a passphrase-protected identity file.
+pub fn open_with_passphrase(bundle: &Path, identity: &Path, out: &Path, pass: &str) -> Output {
+    salama_env(
+        &[
+            "open",
+            bundle.to_str().unwrap(),
+            "-i",
+            identity.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[("SALAMA_PASSPHRASE", pass)],
+    )
+}
+
+/// A frozen vector directory (`tests/vectors/*/`): `bundle.tar` opens with
+/// `identity.txt` and with `identity.age` (passphrase `salama test
+/// vector`) to exactly `expected.jsonl`, under the digest in `digest`.
+/// Returns the expected reports.
+pub fn assert_frozen_bundle_opens(dir: &Path) -> Vec<serde_json::Value> {
+    let t = tempfile::tempdir().unwrap();
+    let expected: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("expected.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let digest = std::fs::read_to_string(dir.join("digest")).unwrap();
+    let out = t.path().join("plain");
+    let (ok, d, err) = open(&dir.join("bundle.tar"), &[&dir.join("identity.txt")], &out);
+    assert!(ok, "{err}");
+    assert_eq!(d, digest.trim());
+    assert_eq!(jsonl(&out), expected);
+    let out = t.path().join("protected");
+    let bundle = dir.join("bundle.tar");
+    let o = open_with_passphrase(
+        &bundle,
+        &dir.join("identity.age"),
+        &out,
+        "salama test vector",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(jsonl(&out), expected);
+    expected
+}
+
 /// The reports of an opened bundle.
 pub fn jsonl(out: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(out.join("reports.jsonl"))

@@ -13,6 +13,9 @@
 //! - **growth**: 32 clients against stores prefilled (in-process, with the
 //!   library) with 0, 100k and optionally 1M reports; the 100k store is
 //!   exported while serving and the bundle opened with `salama open`.
+//! - **pq**: one post-quantum hybrid key against one X25519 key, in the
+//!   same run: ingest at 32 clients, sealed size per bucket, `open` speed
+//!   (`loadgen/bench/pq.rs`; `--pq-rounds`, `--pq-open`).
 //!
 //! Server-side figures come from `/proc/PID`: CPU time (utime + stime)
 //! over the measured window divided by the reports acknowledged in it, and
@@ -41,8 +44,10 @@ fn main() {
 
 #[cfg(feature = "server")]
 mod bench {
+    mod pq;
+
     use age::secrecy::ExposeSecret;
-    use salama::keys::{Recipient, Recipients};
+    use salama::keys::{AnalystKey, Recipients};
     use salama::report::{Category, FormInput, Lang, Report};
     use salama::seal::{SealedReport, seal_report};
     use salama::store::{Quota, Store};
@@ -301,10 +306,11 @@ mod bench {
         .into_bytes()
     }
 
+    /// `age1…` or `age1pq1…` keys (all of one kind).
     fn recipients(keys: &[String]) -> Res<Recipients> {
         let list = keys
             .iter()
-            .map(|k| Recipient::parse(k).map_err(|e| e.to_string()))
+            .map(|k| AnalystKey::parse(k).map_err(|e| e.to_string()))
             .collect::<Res<Vec<_>>>()?;
         Recipients::new(list).map_err(|e| e.to_string())
     }
@@ -486,6 +492,18 @@ mod bench {
         proc_sample(std::process::id()).cpu_s
     }
 
+    /// CPU seconds of this process's children that have been waited for
+    /// (`cutime` + `cstime`): what a `Command::output()` child used.
+    fn children_cpu() -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let after = stat.rsplit_once(')').map(|(_, a)| a).unwrap_or("");
+        let f: Vec<u64> = after
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(0))
+            .collect();
+        (f.get(13).unwrap_or(&0) + f.get(14).unwrap_or(&0)) as f64 / USER_HZ
+    }
+
     /// CPU seconds the whole machine has spent busy (every process, the
     /// kernel, and time stolen by the hypervisor): the rest of the load
     /// on a shared machine shows up as busy minus server minus client.
@@ -596,6 +614,10 @@ mod bench {
         keys3: PathBuf,
         key1: String,
         identity: PathBuf,
+        /// One hybrid (post-quantum) key: directory, `age1pq1…`, identity file.
+        keys_pq: PathBuf,
+        key_pq: String,
+        identity_pq: PathBuf,
         posts: Vec<Typed>,
     }
 
@@ -639,6 +661,13 @@ mod bench {
         write_keys(&keys3, 3)?;
         let identity = work.join("analyst.key");
         std::fs::write(&identity, format!("{}\n", secret1[0])).map_err(|e| e.to_string())?;
+        let keys_pq = work.join("keys-pq");
+        let (secret_pq, key_pq) = salama::keys::generate_hybrid().map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&keys_pq).map_err(|e| e.to_string())?;
+        std::fs::write(keys_pq.join("analyst.pub"), format!("{key_pq}\n"))
+            .map_err(|e| e.to_string())?;
+        let identity_pq = work.join("analyst-pq.key");
+        std::fs::write(&identity_pq, format!("{}\n", *secret_pq)).map_err(|e| e.to_string())?;
         // The shipped defaults, except the export quotas (the growth phase
         // stores more than a million reports on purpose) and the
         // per-circuit allowance: each keep-alive client here is one plain
@@ -658,6 +687,9 @@ mod bench {
             keys3,
             key1: public1[0].clone(),
             identity,
+            keys_pq,
+            key_pq,
+            identity_pq,
             posts: typed_reports(1024),
         })
     }
@@ -826,7 +858,7 @@ mod bench {
         let warmup = Duration::from_secs(o.num("warmup", 2)?);
         let levels = o.list("levels", "1,8,32,128")?;
         let growth = o.list("growth", "0,100000")?;
-        let phases = o.str("phases", "sweep,ceilings,growth");
+        let phases = o.str("phases", "sweep,ceilings,growth,pq");
         let results_path = o
             .path("results")
             .unwrap_or_else(|_| PathBuf::from("target/bench/results.json"));
@@ -901,6 +933,10 @@ mod bench {
                 g.push(growth_phase(&s, stored, warmup, secs)?);
             }
             results["growth"] = json!(g);
+        }
+
+        if phases.contains("pq") {
+            results["pq"] = pq::phase(&s, o, warmup, secs)?;
         }
 
         results["total_s"] = json!(t_all.elapsed().as_secs_f64());
@@ -979,22 +1015,10 @@ mod bench {
         let _ = std::fs::remove_file(&bundle);
         let export = stored == 100_000;
         if export {
-            let t = Instant::now();
-            let o = Command::new(&s.bin)
-                .arg("export")
-                .arg("--data")
-                .arg(&data)
-                .arg("--out")
-                .arg(&bundle)
-                .output()
-                .map_err(|e| e.to_string())?;
-            let dt = t.elapsed().as_secs_f64();
-            let said = String::from_utf8_lossy(&o.stderr);
-            let count = number_after(&said, "exported ").unwrap_or(0);
-            if !o.status.success() || count != stored {
-                return Err(format!("export failed or short: {said}"));
+            let (count, dt, size) = export_bundle(&s.bin, &data, &bundle)?;
+            if count != stored {
+                return Err(format!("export was short: {count} of {stored}"));
             }
-            let size = std::fs::metadata(&bundle).map(|m| m.len()).unwrap_or(0);
             eprintln!(
                 "loadgen: export while serving: {count} blobs in {dt:.2} s ({:.0} blobs/s, {:.0} MB/s)",
                 count as f64 / dt,
@@ -1017,33 +1041,64 @@ mod bench {
         out["ingest"] = r;
         let _ = std::fs::remove_dir_all(&data);
         if export {
-            let opened = s.work.join("opened");
-            let t = Instant::now();
-            let o = Command::new(&s.bin)
-                .arg("open")
-                .arg(&bundle)
-                .arg("-i")
-                .arg(&s.identity)
-                .arg("--out")
-                .arg(&opened)
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|e| e.to_string())?;
-            let dt = t.elapsed().as_secs_f64();
-            let said = String::from_utf8_lossy(&o.stderr);
-            let count = number_after(&said, "opened ").unwrap_or(0);
-            if !o.status.success() || count != stored {
-                return Err(format!("open failed or short: {said}"));
+            let (count, dt, _) = open_bundle(&s.bin, &bundle, &s.identity, &s.work.join("opened"))?;
+            if count != stored {
+                return Err(format!("open was short: {count} of {stored}"));
             }
             eprintln!(
                 "loadgen: open: {count} reports in {dt:.2} s ({:.0} reports/s)",
                 count as f64 / dt
             );
             out["open"] = json!({"reports": count, "secs": dt, "rate": count as f64 / dt});
-            let _ = std::fs::remove_dir_all(&opened);
             let _ = std::fs::remove_file(&bundle);
         }
         Ok(out)
+    }
+
+    /// `salama export` (through the running server's admin socket):
+    /// (blobs, seconds, bundle bytes).
+    fn export_bundle(bin: &Path, data: &Path, bundle: &Path) -> Res<(u64, f64, u64)> {
+        let t = Instant::now();
+        let o = Command::new(bin)
+            .arg("export")
+            .arg("--data")
+            .arg(data)
+            .arg("--out")
+            .arg(bundle)
+            .output()
+            .map_err(|e| e.to_string())?;
+        let dt = t.elapsed().as_secs_f64();
+        let said = String::from_utf8_lossy(&o.stderr);
+        if !o.status.success() {
+            return Err(format!("export failed: {said}"));
+        }
+        let count = number_after(&said, "exported ").unwrap_or(0);
+        let size = std::fs::metadata(bundle).map(|m| m.len()).unwrap_or(0);
+        Ok((count, dt, size))
+    }
+
+    /// `salama open BUNDLE -i IDENTITY --out OUT`, timed; OUT is removed
+    /// afterwards. (reports opened, seconds, CPU seconds it used: on a
+    /// shared machine, reports per CPU-second is what one idle core gives).
+    fn open_bundle(bin: &Path, bundle: &Path, identity: &Path, out: &Path) -> Res<(u64, f64, f64)> {
+        let (t, cpu) = (Instant::now(), children_cpu());
+        let o = Command::new(bin)
+            .arg("open")
+            .arg(bundle)
+            .arg("-i")
+            .arg(identity)
+            .arg("--out")
+            .arg(out)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
+        let (dt, cpu) = (t.elapsed().as_secs_f64(), children_cpu() - cpu);
+        let _ = std::fs::remove_dir_all(out);
+        let said = String::from_utf8_lossy(&o.stderr);
+        if !o.status.success() {
+            return Err(format!("open failed: {said}"));
+        }
+        Ok((number_after(&said, "opened ").unwrap_or(0), dt, cpu))
     }
 
     fn number_after(text: &str, prefix: &str) -> Option<u64> {
@@ -1452,6 +1507,8 @@ mod bench {
             }
         }
 
+        let (pq_ratio, pq_open) = pq::summary(&r, &row);
+
         let mut rows = Vec::new();
         if let Some(dir) = o.0.get("criterion") {
             criterion_rows(Path::new(dir), &mut rows);
@@ -1513,6 +1570,17 @@ mod bench {
             println!(
                 "| open ≥ 5,000 reports/s, one key | {open_rate:.0}/s | {} |",
                 ok(open_rate >= 5000.0)
+            );
+        }
+        if pq_ratio.is_finite() {
+            println!(
+                "| hybrid ingest ≥ 60% of X25519, 32 clients | {:.0}% | {} |",
+                pq_ratio * 100.0,
+                ok(pq_ratio >= 0.6)
+            );
+            println!(
+                "| open ≥ 3,000 reports/s, one hybrid key | {pq_open:.0}/s | {} |",
+                ok(pq_open >= 3000.0)
             );
         }
         Ok(())
