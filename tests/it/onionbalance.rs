@@ -168,7 +168,7 @@ fn one_front_address_over_two_backends_survives_losing_one() {
     let publish_time = ob_started.elapsed();
     fetch_until_ok(
         &net.socks,
-        &format!("http://{front}/en/"),
+        &format!("http://{front}/en/report/abuse-imagery"),
         Duration::from_secs(300),
     );
     eprintln!(
