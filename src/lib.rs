@@ -29,6 +29,7 @@ pub mod bundle;
 #[cfg(feature = "server")]
 pub mod config;
 pub mod document;
+pub mod escape;
 #[cfg(feature = "server")]
 pub mod follow_up;
 pub mod hygiene;

@@ -9,8 +9,8 @@
 //! its report (same receipt), and an account added without a platform is
 //! taken to be on its report's platform.
 
+use crate::escape::csv_cell;
 use crate::report::{Document, Platform};
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
@@ -112,20 +112,6 @@ pub fn account_counts(good: &[(String, Document)]) -> Vec<AccountRow> {
             .then_with(|| a.account.cmp(&b.account))
     });
     out
-}
-
-/// A cell a spreadsheet will not run: one starting with `=`, `+`, `-`,
-/// `@`, a tab or a carriage return gets a leading `'` (OWASP's advice),
-/// so `+33612345678` or `@name` stays text and `=HYPERLINK(…)` stays inert.
-///
-/// The one place this module neutralises cells: when a shared helper
-/// exists for every CSV writer, point this at it.
-fn csv_cell(s: &str) -> Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{s}"))
-    } else {
-        Cow::Borrowed(s)
-    }
 }
 
 /// `accounts.csv`: `platform,platform_name,account,reports,as_typed`.
