@@ -151,7 +151,12 @@ pub fn hex(bytes: &[u8]) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("reading or writing the bundle failed: {0}")]
+    /// The tar crate's errors can quote a header's bytes (a path, a size
+    /// field), so they are shown escaped like every other text from a bundle.
+    #[error(
+        "reading or writing the bundle failed: {}",
+        crate::escape::terminal(&.0.to_string())
+    )]
     Io(#[from] io::Error),
     #[error(
         "the bundle has no manifest.json: it is truncated or not a Salama bundle; export it again"
@@ -250,7 +255,8 @@ pub enum EntryProblem {
     Duplicate,
     /// Larger than any sealed report can be.
     TooLarge,
-    /// Some other file that has no place in a bundle (name shown).
+    /// Some other file that has no place in a bundle (its name, as found:
+    /// shown escaped).
     Stray(String),
 }
 
@@ -268,7 +274,11 @@ impl fmt::Display for EntryProblem {
             }
             EntryProblem::Duplicate => f.write_str("present more than once"),
             EntryProblem::TooLarge => f.write_str("far larger than any sealed report"),
-            EntryProblem::Stray(name) => write!(f, "unexpected file {name:?} in the bundle"),
+            EntryProblem::Stray(name) => write!(
+                f,
+                "unexpected file \"{}\" in the bundle",
+                crate::escape::terminal(name)
+            ),
         }
     }
 }

@@ -31,7 +31,7 @@ use zeroize::Zeroizing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("cannot read the bundle {0}: {1}")]
+    #[error("cannot read the bundle {}: {}", shown_path(.0), .1)]
     Read(PathBuf, std::io::Error),
     #[error("{0}")]
     Bundle(#[from] BundleError),
@@ -70,7 +70,26 @@ pub struct Opened {
     /// (entry id, report), oldest day first.
     pub good: Vec<(String, Document)>,
     /// Entries that could not be trusted or decrypted, with the reason.
+    /// Both are safe to show ([`shown`]).
     pub bad: BTreeMap<String, String>,
+}
+
+/// An entry's name as it may be shown on a terminal, in a file or a page:
+/// a well-formed id as it is, anything else (a tampered bundle's stray
+/// entry can be named with escape sequences that rewrite the "could NOT
+/// be opened" lines) escaped. Done once, here, so no output can forget it.
+fn shown(name: &str) -> String {
+    if crate::bundle::is_id(name) {
+        name.to_owned()
+    } else {
+        crate::escape::terminal(name).into_owned()
+    }
+}
+
+/// A path (a bundle's file name may come from the same removable medium
+/// as the bundle), as it may be shown.
+pub fn shown_path(path: &Path) -> String {
+    crate::escape::terminal(&path.display().to_string()).into_owned()
 }
 
 /// Verify and decrypt a bundle from any reader. Only blobs the manifest
@@ -81,7 +100,7 @@ pub fn read_and_decrypt<R: Read>(input: R, identities: &[Identity]) -> Result<Op
 
     let mut bad: BTreeMap<String, String> = BTreeMap::new();
     for (id, p) in &verified.problems {
-        bad.insert(id.clone(), p.to_string());
+        bad.insert(shown(id), p.to_string());
         // A blob whose hash does not match must not be used, even if it
         // happens to decrypt: only what the manifest commits to is read.
         docs.remove(id);
@@ -91,7 +110,7 @@ pub fn read_and_decrypt<R: Read>(input: R, identities: &[Identity]) -> Result<Op
         match d {
             Ok(doc) => good.push((id, doc)),
             Err(reason) => {
-                bad.insert(id, reason);
+                bad.insert(shown(&id), reason);
             }
         }
     }
@@ -108,7 +127,8 @@ pub struct BundleOutcome {
     pub path: std::path::PathBuf,
     pub digest: BundleDigest,
     pub opened: usize,
-    /// Entries that could not be trusted or decrypted, with the reason.
+    /// Entries that could not be trusted or decrypted, with the reason,
+    /// both safe to show (escaped unless a well-formed id).
     pub bad: BTreeMap<String, String>,
 }
 
@@ -134,7 +154,7 @@ pub fn open(
         let file = File::open(path).map_err(|e| OpenError::Read(path.to_path_buf(), e))?;
         let opened = read_and_decrypt(std::io::BufReader::new(file), identities)?;
         for (id, why) in &opened.bad {
-            all_bad.insert(format!("{}: {id}", path.display()), why.clone());
+            all_bad.insert(format!("{}: {id}", shown_path(path)), why.clone());
         }
         outcomes.push(BundleOutcome {
             path: path.to_path_buf(),
