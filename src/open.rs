@@ -18,6 +18,7 @@ pub mod accounts;
 mod parallel;
 
 use crate::bundle::{BundleDigest, BundleError};
+use crate::escape::csv_cell;
 use crate::keys::Identity;
 use crate::report::{Answer, Document, Kind};
 use accounts::AccountRow;
@@ -198,6 +199,19 @@ fn url_counts(good: &[(String, Document)]) -> Vec<(String, usize)> {
     v
 }
 
+/// `urls.csv`: `url,reports`. Every cell through [`csv_cell`], though a
+/// checked document's addresses start with `http`: the spreadsheet rule
+/// must not depend on a check made elsewhere.
+fn write_urls_csv<W: Write>(out: W, urls: &[(String, usize)]) -> std::io::Result<()> {
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(["url", "reports"])?;
+    for (u, n) in urls {
+        csv.write_record([csv_cell(u).as_ref(), &n.to_string()])?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
 fn write_outputs(
     out: &Path,
     good: &[(String, Document)],
@@ -217,12 +231,7 @@ fn write_outputs(
     jsonl.flush()?;
 
     let urls = url_counts(good);
-    let mut csv = csv::Writer::from_writer(private_file(&out.join("urls.csv"))?);
-    csv.write_record(["url", "reports"])?;
-    for (u, n) in &urls {
-        csv.write_record([u.as_str(), &n.to_string()])?;
-    }
-    csv.flush()?;
+    write_urls_csv(private_file(&out.join("urls.csv"))?, &urls)?;
 
     let accounts = accounts::account_counts(good);
     accounts::write_csv(private_file(&out.join("accounts.csv"))?, &accounts)?;
@@ -378,5 +387,25 @@ fn triage_page(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_csv_cells_never_run_in_a_spreadsheet() {
+        let rows = vec![
+            ("https://a.example.com/=x".to_owned(), 3),
+            ("=cmd|' /C calc'!A0".to_owned(), 1),
+            ("@SUM(A1)".to_owned(), 1),
+        ];
+        let mut out = Vec::new();
+        write_urls_csv(&mut out, &rows).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "url,reports\nhttps://a.example.com/=x,3\n'=cmd|' /C calc'!A0,1\n'@SUM(A1),1\n"
+        );
     }
 }

@@ -107,3 +107,61 @@ fn escape_sequences_in_an_entry_name_never_reach_the_terminal_or_the_outputs() {
     assert!(html.contains("1 entries could not be opened"), "{html}");
     assert!(html.contains("\\u{1b}[1A"), "{html}");
 }
+
+/// Seal `plaintext` to the v1 vector's analyst, as anyone holding the
+/// public key (a compromised server, say) can.
+fn seal_to_vector_analyst(plaintext: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let text = std::fs::read_to_string(identity()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap();
+    let id: age::x25519::Identity = line.parse().unwrap();
+    let to = id.to_public();
+    let e = age::Encryptor::with_recipients(std::iter::once(&to as &dyn age::Recipient)).unwrap();
+    let mut out = Vec::new();
+    let mut w = e.wrap_output(&mut out).unwrap();
+    w.write_all(plaintext).unwrap();
+    w.finish().unwrap();
+    out
+}
+
+/// Issue 13, item 5: a forged version-1 document whose "URL" is a
+/// spreadsheet formula is a bad entry; nothing of it reaches an output.
+#[test]
+fn a_forged_document_is_a_bad_entry_and_no_formula_reaches_an_output() {
+    let t = tempfile::tempdir().unwrap();
+    let original = std::fs::read(Path::new(VECTORS).join("bundle.tar")).unwrap();
+    let mut w = salama::bundle::BundleWriter::new(Vec::new());
+    for (name, _, data) in entries(&original) {
+        let name = String::from_utf8(name).unwrap();
+        if let Some(id) = name
+            .strip_prefix("reports/")
+            .and_then(|n| n.strip_suffix(".age"))
+        {
+            w.add(id, &data).unwrap();
+        }
+    }
+    let mut doc = br#"{"v":1,"receipt":"0123-4567-89AB","received":"2026-01-01","language":"en","category":"grooming","urls":["=cmd|'/C%20calc'!A0"],"where_seen":null,"description":"=cmd|' /C calc'!A0","pad":""}"#.to_vec();
+    let at = doc.len() - 2;
+    doc.splice(at..at, std::iter::repeat_n(b' ', 1024 - doc.len()));
+    let forged = "ffffffffffffffffffffffffffffffff";
+    w.add(forged, &seal_to_vector_analyst(&doc)).unwrap();
+    let bundle = t.path().join("b.tar");
+    std::fs::write(&bundle, w.finish().unwrap().out).unwrap();
+    let out = t.path().join("o");
+    let (ok, digest, err) = open(&bundle, &[&identity()], &out);
+    assert!(!ok && digest.is_empty(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{forged}: the report's fields break the server's own rules"
+        )),
+        "{err}"
+    );
+    assert_eq!(jsonl(&out).len(), 3, "the genuine reports opened");
+    for f in files_under(&out) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(!text.contains("=cmd"), "{}: {text}", f.display());
+    }
+}
