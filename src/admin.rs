@@ -131,7 +131,7 @@ pub fn handle_connection(stream: UnixStream, store: &Store) -> io::Result<()> {
             send(
                 &mut out,
                 &Reply {
-                    count: Some(prepared.manifest.count as u64),
+                    count: Some(prepared.count as u64),
                     digest: Some(prepared.digest.to_string()),
                     ..Reply::default()
                 },
@@ -310,7 +310,7 @@ impl Access {
                 store
                     .confirm_export(&p)
                     .map_err(|e| kept(out, &p.digest, e))?;
-                Ok((p.manifest.count as u64, p.digest))
+                Ok((p.count as u64, p.digest))
             }
             Access::Server(sock) => {
                 let (mut r, mut s) = Self::request(sock, &Request::Export { all })?;

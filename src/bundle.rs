@@ -37,6 +37,9 @@ pub const VERSION: u32 = 2;
 /// a bundle is not ours, and is not read into memory.
 pub const MAX_BLOB: u64 = 1 << 20;
 const MAX_MANIFEST: u64 = 256 << 20;
+/// Files a bundle may hold that are not ours before it is refused whole:
+/// each is listed, and a list must not grow with the bundle's size.
+pub const MAX_STRAYS: usize = 1000;
 
 /// SHA-256 of a bundle's manifest, shown as 64 hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,7 +154,12 @@ pub fn hex(bytes: &[u8]) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("reading or writing the bundle failed: {0}")]
+    /// The tar crate's errors can quote a header's bytes (a path, a size
+    /// field), so they are shown escaped like every other text from a bundle.
+    #[error(
+        "reading or writing the bundle failed: {}",
+        crate::escape::terminal(&.0.to_string())
+    )]
     Io(#[from] io::Error),
     #[error(
         "the bundle has no manifest.json: it is truncated or not a Salama bundle; export it again"
@@ -161,13 +169,79 @@ pub enum BundleError {
     BadManifest,
     #[error("this bundle was made by a newer salama; upgrade salama on this workstation")]
     UnknownVersion,
+    #[error(
+        "the bundle holds more than {MAX_STRAYS} files that are not reports: it was not made by salama export or was tampered with; do not purge, export it again"
+    )]
+    TooManyStrays,
 }
 
 /// Writes a bundle entry by entry; `finish` appends the manifest.
+///
+/// The manifest is streamed, not built: an entry is kept as 56 bytes until
+/// then (not as strings in a `Manifest` and again as its JSON, ~450 bytes
+/// a report, ~45 MB for 100k), and `finish` writes the same JSON as
+/// [`Manifest::to_bytes`] straight into the archive, hashing as it goes.
 pub struct BundleWriter<W: Write> {
     tar: tar::Builder<W>,
-    entries: Vec<Entry>,
+    entries: Vec<Listed>,
     salt: Option<crate::answers::Salt>,
+}
+
+/// What the manifest says of one entry, until it is written.
+struct Listed {
+    id: [u8; 16],
+    sha256: [u8; 32],
+    size: u64,
+}
+
+/// The manifest's JSON, field for field as [`Manifest`] serialises, with
+/// each entry spelled out only as it is written.
+#[derive(Serialize)]
+struct ManifestView<'a> {
+    format: &'a str,
+    version: u32,
+    count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    follow_up_salt: Option<String>,
+    entries: ListedEntries<'a>,
+}
+
+struct ListedEntries<'a>(&'a [Listed]);
+
+impl Serialize for ListedEntries<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|l| Entry {
+            id: hex(&l.id),
+            sha256: hex(&l.sha256),
+            size: l.size,
+        }))
+    }
+}
+
+impl ManifestView<'_> {
+    fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self)?;
+        out.write_all(b"\n")
+    }
+}
+
+/// Counts what passes through it and hashes it (the manifest's digest).
+struct Measured<W> {
+    inner: W,
+    len: u64,
+    hash: Sha256,
+}
+
+impl<W: Write> Write for Measured<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(b)?;
+        self.len += n as u64;
+        self.hash.update(&b[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 fn header(size: u64) -> tar::Header {
@@ -179,6 +253,14 @@ fn header(size: u64) -> tar::Header {
     h.set_gid(0);
     h.set_entry_type(tar::EntryType::Regular);
     h
+}
+
+/// A bundle once written: what the server keeps to know what a purge of
+/// this digest deletes.
+pub struct Finished<W> {
+    pub count: usize,
+    pub digest: BundleDigest,
+    pub out: W,
 }
 
 impl<W: Write> BundleWriter<W> {
@@ -198,13 +280,17 @@ impl<W: Write> BundleWriter<W> {
     }
 
     pub fn add(&mut self, id: &str, sealed: &[u8]) -> io::Result<()> {
-        debug_assert!(is_id(id));
+        let id_bytes = is_id(id)
+            .then(|| u128::from_str_radix(id, 16).ok())
+            .flatten()
+            .ok_or_else(|| io::Error::other(format!("{id:?} is not a report id")))?
+            .to_be_bytes();
         let mut h = header(sealed.len() as u64);
         self.tar
             .append_data(&mut h, format!("reports/{id}.age"), sealed)?;
-        self.entries.push(Entry {
-            id: id.to_owned(),
-            sha256: hex(&Sha256::digest(sealed)),
+        self.entries.push(Listed {
+            id: id_bytes,
+            sha256: Sha256::digest(sealed).into(),
             size: sealed.len() as u64,
         });
         Ok(())
@@ -218,23 +304,66 @@ impl<W: Write> BundleWriter<W> {
         self.entries.is_empty()
     }
 
-    /// Append the manifest and end the archive. Returns the manifest (the
-    /// server keeps it to know what a purge of this digest deletes).
-    pub fn finish(mut self) -> io::Result<(Manifest, Vec<u8>, BundleDigest, W)> {
-        let manifest = Manifest {
-            format: FORMAT.into(),
+    /// Append the manifest and end the archive.
+    pub fn finish(mut self) -> io::Result<Finished<W>> {
+        let view = ManifestView {
+            format: FORMAT,
             version: if self.salt.is_some() { VERSION } else { 1 },
             count: self.entries.len(),
             follow_up_salt: self.salt.map(|s| s.to_hex()),
-            entries: std::mem::take(&mut self.entries),
+            entries: ListedEntries(&self.entries),
         };
-        let bytes = manifest.to_bytes();
-        let mut h = header(bytes.len() as u64);
-        self.tar.append_data(&mut h, MANIFEST_NAME, &bytes[..])?;
+        // A tar header states the size first: measure, then write.
+        let mut sized = Measured {
+            inner: io::sink(),
+            len: 0,
+            hash: Sha256::new(),
+        };
+        view.write_to(&mut sized)?;
+        let mut h = header(sized.len);
+        h.set_path(MANIFEST_NAME)?;
+        h.set_cksum();
+        let out = self.tar.get_mut();
+        out.write_all(h.as_bytes())?;
+        let (len, hash) = {
+            let mut written = Measured {
+                inner: io::BufWriter::with_capacity(64 << 10, &mut *out),
+                len: 0,
+                hash: Sha256::new(),
+            };
+            view.write_to(&mut written)?;
+            written.flush()?;
+            (written.len, written.hash)
+        };
+        if len != sized.len {
+            return Err(io::Error::other(
+                "the manifest changed while it was written; this is a bug in salama",
+            ));
+        }
+        let padding = (512 - len % 512) % 512;
+        out.write_all(&[0u8; 512][..padding as usize])?;
+        let count = self.entries.len();
         let out = self.tar.into_inner()?;
-        let digest = BundleDigest::of(&bytes);
-        Ok((manifest, bytes, digest, out))
+        Ok(Finished {
+            count,
+            digest: BundleDigest(hash.finalize().into()),
+            out,
+        })
     }
+}
+
+/// An entry's contents, if its header's `size` and what it holds are both
+/// within `limit`; never reads more than `limit + 1` bytes, whatever the
+/// header or the archive says.
+fn read_at_most(entry: &mut impl Read, size: u64, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    if size > limit {
+        return Ok(None);
+    }
+    // Capacity from the header only up to a sealed report's size: the
+    // header may promise more than the archive holds.
+    let mut b = Vec::with_capacity(size.min(MAX_BLOB) as usize);
+    entry.take(limit + 1).read_to_end(&mut b)?;
+    Ok((b.len() as u64 <= limit).then_some(b))
 }
 
 /// Why one entry of a bundle cannot be trusted.
@@ -250,7 +379,8 @@ pub enum EntryProblem {
     Duplicate,
     /// Larger than any sealed report can be.
     TooLarge,
-    /// Some other file that has no place in a bundle (name shown).
+    /// Some other file that has no place in a bundle (its name, as found:
+    /// shown escaped).
     Stray(String),
 }
 
@@ -268,7 +398,11 @@ impl fmt::Display for EntryProblem {
             }
             EntryProblem::Duplicate => f.write_str("present more than once"),
             EntryProblem::TooLarge => f.write_str("far larger than any sealed report"),
-            EntryProblem::Stray(name) => write!(f, "unexpected file {name:?} in the bundle"),
+            EntryProblem::Stray(name) => write!(
+                f,
+                "unexpected file \"{}\" in the bundle",
+                crate::escape::terminal(name)
+            ),
         }
     }
 }
@@ -290,18 +424,23 @@ pub fn read<R: Read>(input: R, mut each: impl FnMut(&str, &[u8])) -> Result<Veri
     let mut archive = tar::Archive::new(input);
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut problems = BTreeMap::new();
+    let mut strays = 0usize;
     let mut manifest_bytes = None;
-    for entry in archive.entries()? {
+    // Raw entries: otherwise the tar crate reads a GNU long name or a PAX
+    // extension of any size into memory, and a PAX `size=` record makes it
+    // read more than the entry's header says. A server writes neither
+    // (plain ustar, short names), so here they are stray entries, and each
+    // entry is exactly as long as its own header says.
+    for entry in archive.entries()?.raw(true) {
         let mut entry = entry?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let size = entry.header().size()?;
         if name == MANIFEST_NAME && entry.header().entry_type().is_file() {
-            if size > MAX_MANIFEST || manifest_bytes.is_some() {
+            if manifest_bytes.is_some() {
                 return Err(BundleError::BadManifest);
             }
-            let mut b = Vec::with_capacity(size as usize);
-            entry.read_to_end(&mut b)?;
-            manifest_bytes = Some(b);
+            let b = read_at_most(&mut entry, size, MAX_MANIFEST)?;
+            manifest_bytes = Some(b.ok_or(BundleError::BadManifest)?);
             continue;
         }
         let id = name
@@ -310,16 +449,18 @@ pub fn read<R: Read>(input: R, mut each: impl FnMut(&str, &[u8])) -> Result<Veri
             .filter(|id| is_id(id) && entry.header().entry_type().is_file());
         let Some(id) = id.map(str::to_owned) else {
             if !entry.header().entry_type().is_dir() {
+                strays += 1;
+                if strays > MAX_STRAYS {
+                    return Err(BundleError::TooManyStrays);
+                }
                 problems.insert(name.clone(), EntryProblem::Stray(name));
             }
             continue;
         };
-        if size > MAX_BLOB {
+        let Some(blob) = read_at_most(&mut entry, size, MAX_BLOB)? else {
             problems.insert(id, EntryProblem::TooLarge);
             continue;
-        }
-        let mut blob = Vec::with_capacity(size as usize);
-        entry.read_to_end(&mut blob)?;
+        };
         if seen.contains_key(&id) {
             problems.insert(id, EntryProblem::Duplicate);
             continue;
@@ -370,8 +511,22 @@ mod tests {
         for (i, b) in blobs {
             w.add(i, b).unwrap();
         }
-        let (_, _, d, out) = w.finish().unwrap();
-        (out, d)
+        let f = w.finish().unwrap();
+        (f.out, f.digest)
+    }
+
+    /// The bytes of a bundle's manifest.json, as any tar reader finds them.
+    fn manifest_of(bundle: &[u8]) -> Vec<u8> {
+        let mut a = tar::Archive::new(bundle);
+        for e in a.entries().unwrap() {
+            let mut e = e.unwrap();
+            if &*e.path_bytes() == MANIFEST_NAME.as_bytes() {
+                let mut b = Vec::new();
+                e.read_to_end(&mut b).unwrap();
+                return b;
+            }
+        }
+        panic!("no manifest");
     }
 
     #[test]
@@ -395,7 +550,9 @@ mod tests {
         let mut w = BundleWriter::new(Vec::new());
         w.add(&id(1), b"abc").unwrap();
         w.follow_up_salt(&salt);
-        let (m, bytes, _, tar) = w.finish().unwrap();
+        let tar = w.finish().unwrap().out;
+        let bytes = manifest_of(&tar);
+        let m = Manifest::parse(&bytes).unwrap();
         assert_eq!(m.version, 2);
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.contains(&format!("\"follow_up_salt\": \"{}\"", salt.to_hex())));
@@ -430,6 +587,150 @@ mod tests {
         assert!(matches!(
             swap("\"version\": 2", "\"version\": 3"),
             Some(BundleError::UnknownVersion)
+        ));
+    }
+
+    /// Issue 13, item 9: the manifest is streamed from 56 bytes an entry,
+    /// and comes out byte for byte as a `Manifest` serialises (so every
+    /// `open` reads it, and its digest is what the archive holds).
+    #[test]
+    fn the_streamed_manifest_is_the_manifest_as_it_always_was() {
+        for (n, salt) in [
+            (0u8, None),
+            (1, None),
+            (7, Some(crate::answers::Salt::random())),
+        ] {
+            let mut w = BundleWriter::new(Vec::new());
+            if let Some(s) = &salt {
+                w.follow_up_salt(s);
+            }
+            let mut want = Vec::new();
+            for k in 1..=n {
+                let blob = vec![k; 1000 + 37 * k as usize];
+                w.add(&id(k), &blob).unwrap();
+                want.push(Entry {
+                    id: id(k),
+                    sha256: hex(&Sha256::digest(&blob)),
+                    size: blob.len() as u64,
+                });
+            }
+            let f = w.finish().unwrap();
+            let want = Manifest {
+                format: FORMAT.into(),
+                version: if salt.is_some() { 2 } else { 1 },
+                count: n as usize,
+                follow_up_salt: salt.map(|s| s.to_hex()),
+                entries: want,
+            }
+            .to_bytes();
+            assert_eq!(manifest_of(&f.out), want);
+            assert_eq!(f.digest, BundleDigest::of(&want));
+            assert_eq!(f.count, n as usize);
+            // A well-formed archive: GNU tar's reader and ours agree.
+            let v = read(&f.out[..], |_, _| {}).unwrap();
+            assert!(v.problems.is_empty());
+            assert_eq!(v.digest, f.digest);
+            assert_eq!(f.out.len() % 512, 0);
+        }
+        let mut w = BundleWriter::new(Vec::new());
+        assert!(w.add("../../etc/passwd", b"x").is_err());
+        assert!(
+            w.add(&id(1).to_uppercase().replace('0', "A"), b"x")
+                .is_err()
+        );
+    }
+
+    /// A PAX extended header (`x`) whose one record is `size=N`.
+    fn pax_size(n: u64) -> Vec<u8> {
+        let body = format!(" size={n}\n");
+        // The record's length counts its own digits.
+        let mut len = body.len() + 1;
+        while format!("{len}{body}").len() != len {
+            len += 1;
+        }
+        let record = format!("{len}{body}");
+        let mut h = tar::Header::new_ustar();
+        h.set_path("PaxHeaders.0/report").unwrap();
+        h.set_size(record.len() as u64);
+        h.set_entry_type(tar::EntryType::XHeader);
+        h.set_cksum();
+        let mut out = h.as_bytes().to_vec();
+        out.extend_from_slice(record.as_bytes());
+        out.resize(1024, 0);
+        out
+    }
+
+    /// Counts the bytes read through it.
+    struct Counted<R>(R, std::rc::Rc<std::cell::Cell<u64>>);
+
+    impl<R: Read> Read for Counted<R> {
+        fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.read(b)?;
+            self.1.set(self.1.get() + n as u64);
+            Ok(n)
+        }
+    }
+
+    /// Issue 13, item 4: the tar crate lets a PAX `size=` record override
+    /// the header's size; a hostile bundle used it to make `open` read
+    /// any amount into memory. Each entry is now as long as its header.
+    #[test]
+    fn a_pax_size_record_cannot_make_the_reader_read_more() {
+        let claimed = 1u64 << 30;
+        for name in [format!("reports/{}.age", id(1)), MANIFEST_NAME.to_owned()] {
+            let mut prefix = pax_size(claimed);
+            let mut h = header(100);
+            h.set_path(&name).unwrap();
+            h.set_cksum();
+            prefix.extend_from_slice(h.as_bytes());
+            let count = std::rc::Rc::new(std::cell::Cell::new(0));
+            let input = Counted(
+                (&prefix[..]).chain(io::repeat(b'7').take(claimed)),
+                count.clone(),
+            );
+            let mut largest = 0;
+            let got = read(input, |_, b| largest = largest.max(b.len()));
+            assert!(got.is_err(), "{name}: not a bundle to trust");
+            assert!(largest <= 100, "{name}: a blob of {largest} bytes");
+            assert!(count.get() < 64 << 10, "{name}: read {} bytes", count.get());
+        }
+        // A bundle a server wrote, with PAX headers slipped in: the
+        // headers are named, so it is never reported complete.
+        let (good, _) = bundle(&[(id(1), vec![1; 300])]);
+        let mut tampered = pax_size(300);
+        tampered.extend_from_slice(&good);
+        let v = read(&tampered[..], |_, _| {}).unwrap();
+        assert_eq!(
+            v.problems.values().collect::<Vec<_>>(),
+            vec![&EntryProblem::Stray("PaxHeaders.0/report".into())]
+        );
+        // A header claiming more than a sealed report is never read.
+        let mut big = tar::Builder::new(Vec::new());
+        let mut h = header(MAX_BLOB + 1);
+        big.append_data(
+            &mut h,
+            format!("reports/{}.age", id(2)),
+            io::repeat(0).take(MAX_BLOB + 1),
+        )
+        .unwrap();
+        let big = big.into_inner().unwrap();
+        let mut seen = 0;
+        let _ = read(&big[..], |_, _| seen += 1);
+        assert_eq!(seen, 0);
+    }
+
+    #[test]
+    fn a_bundle_of_strays_is_refused_whole() {
+        let mut t = tar::Builder::new(Vec::new());
+        for n in 0..=MAX_STRAYS {
+            let mut h = header(0);
+            t.append_data(&mut h, format!("junk/{n}"), io::empty())
+                .unwrap();
+        }
+        let bytes = t.into_inner().unwrap();
+        assert!(matches!(
+            read(&bytes[..], |_, _| {}),
+            Err(BundleError::TooManyStrays)
         ));
     }
 

@@ -18,9 +18,10 @@
 //!
 //! Nothing but the server writes these, but anyone holding an analyst's
 //! public key can seal a document. So a decoded document is checked
-//! against the format's own rules ([`Document::decode`]): version 2 must
-//! be in canonical form, with only the fields that fit its harm, within
-//! the form's limits; version 1 is held to the rules of its time.
+//! against the format's own rules ([`Document::decode`]): both versions
+//! must be in canonical form, with addresses as the form kept them; version
+//! 2 with only the fields that fit its harm, within the form's limits;
+//! version 1 is held to the rules of its time.
 
 use crate::receipt;
 use crate::report::address;
@@ -102,7 +103,8 @@ pub struct V2<S> {
     pub pad: S,
 }
 
-/// Version 1, as the first server wrote it (read only).
+/// Version 1, as the first server wrote it (read only). Its fields in
+/// this order are its canonical form.
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct V1 {
@@ -257,6 +259,10 @@ impl Document {
                 let mut d: V1 =
                     serde_json::from_slice(plaintext).map_err(|_| DocumentError::Malformed)?;
                 d.check()?;
+                // As version 2: the one spelling the server wrote.
+                if !is_canonical(&d, plaintext) {
+                    return Err(DocumentError::Invalid("not in the server's canonical form"));
+                }
                 Ok(Document::V1(d))
             }
             2 => {
@@ -385,10 +391,9 @@ impl V1 {
             return Err(bad("number of URLs"));
         }
         for u in &self.urls {
-            let ok = u.chars().count() <= address::MAX_URL_CHARS
-                && !u.chars().any(char::is_control)
-                && !u.chars().any(char::is_whitespace);
-            let parsed = address::v1_parse(u).filter(|_| ok).ok_or(bad("a URL"))?;
+            let parsed = address::v1_parse(u)
+                .filter(|_| typed_address_ok(u))
+                .ok_or(bad("a URL"))?;
             self.normalised.push(Text(parsed.into()));
         }
         check_description(&self.description)?;
@@ -397,6 +402,35 @@ impl V1 {
         }
         Ok(())
     }
+}
+
+/// An address as the reporter typed it, in either version: what the form
+/// keeps of a line (no controls, spaces or invisible characters, within
+/// the limit). No address begins with `=`, and a spreadsheet runs a cell
+/// that does (`=cmd|' /C calc'!A0`): a document holding one was forged.
+fn typed_address_ok(t: &str) -> bool {
+    !t.is_empty()
+        && !t.starts_with('=')
+        && t.chars().count() <= address::MAX_URL_CHARS
+        && !t
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || address::is_invisible(c))
+}
+
+/// `plaintext` is `doc` serialised as the server does (its field order,
+/// escaping, no extra space), then padded with spaces: nothing else can
+/// hide in it.
+fn is_canonical<T: Serialize>(doc: &T, plaintext: &[u8]) -> bool {
+    // Sized once: a growing Vec would leave plaintext in freed memory.
+    let mut buf = Zeroizing::new(Vec::with_capacity(plaintext.len()));
+    if serde_json::to_writer(&mut *buf, doc).is_err() || buf.pop() != Some(b'}') {
+        return false;
+    }
+    plaintext
+        .strip_prefix(&buf[..])
+        .and_then(|rest| rest.strip_prefix(PAD_OPEN))
+        .and_then(|rest| rest.strip_suffix(PAD_CLOSE))
+        .is_some_and(|spaces| spaces.iter().all(|&b| b == b' '))
 }
 
 fn check_description(d: &str) -> Result<(), DocumentError> {
@@ -456,10 +490,7 @@ fn check_v2(d: &V2<Text>, plaintext: &[u8]) -> Result<(), DocumentError> {
             (Some(n), Some(t)) => host(n) == host(&t),
             _ => false,
         };
-        if !same_host
-            || !clean(&u.typed, address::MAX_URL_CHARS)
-            || u.typed.chars().any(char::is_whitespace)
-        {
+        if !same_host || !typed_address_ok(&u.typed) {
             return Err(bad("an address"));
         }
     }
@@ -627,5 +658,63 @@ mod tests {
         assert_eq!(d.urls(), vec![("x.example", "http://x.example/")]);
         // Not padded to a bucket: not from a server.
         assert!(Document::decode(&v1_ok[..1000]).is_err());
+    }
+
+    /// Issue 13, item 5: anyone holding a public key can seal a document;
+    /// version 1 is checked as version 2 is, so a forged one never reaches
+    /// a spreadsheet or the triage page as a report.
+    #[test]
+    fn a_forged_version_1_document_is_refused() {
+        let pad = |s: &str| {
+            let mut v = s.as_bytes().to_vec();
+            let at = v.len() - 2;
+            v.splice(at..at, std::iter::repeat_n(b' ', 1024 - s.len()));
+            v
+        };
+        let v1 = |urls: &str| {
+            format!(
+                r#"{{"v":1,"receipt":"0123-4567-89AB","received":"2026-01-01","language":"en","category":"grooming","urls":{urls},"where_seen":null,"description":"","pad":""}}"#
+            )
+        };
+        for urls in [
+            r#"["=cmd|' /C calc'!A0"]"#,
+            r#"["=cmd|'/Ccalc'!A0"]"#,
+            r#"["=x.example.com/|cmd"]"#,
+            r#"["=HYPERLINK(x.example.com)"]"#,
+            r#"["x\u200b.example.com"]"#,
+            r#"["x.example.com\u202e"]"#,
+            r#"[""]"#,
+        ] {
+            assert!(
+                matches!(
+                    Document::decode(&pad(&v1(urls))),
+                    Err(DocumentError::Invalid(_))
+                ),
+                "{urls}"
+            );
+        }
+        // The same fields spelled another way: not what a server wrote.
+        let ok = v1(r#"["x.example.com"]"#);
+        assert!(Document::decode(&pad(&ok)).is_ok());
+        for other in [
+            ok.replace(r#""v":1,"#, r#""v": 1,"#),
+            ok.replace(
+                r#""language":"en","category":"grooming""#,
+                r#""category":"grooming","language":"en""#,
+            ),
+            ok.replace("x.example.com", r#"x.\u0065xample.com"#),
+            ok.replace(
+                r#""description":"""#,
+                r#""description":"","description":"""#,
+            ),
+        ] {
+            assert!(
+                matches!(
+                    Document::decode(&pad(&other)),
+                    Err(DocumentError::Invalid(_) | DocumentError::Malformed)
+                ),
+                "{other}"
+            );
+        }
     }
 }

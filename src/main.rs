@@ -213,7 +213,7 @@ fn open(bundles: &[PathBuf], identity_files: &[PathBuf], out: &Path) -> Result<E
         if o.complete() {
             eprintln!(
                 "salama: {}: all {} reports opened. Once they are triaged, give the operator this digest to purge them from the server:",
-                o.path.display(),
+                salama::open::shown_path(&o.path),
                 o.opened
             );
             // The digest alone on stdout for one bundle (scripts); with
@@ -221,21 +221,23 @@ fn open(bundles: &[PathBuf], identity_files: &[PathBuf], out: &Path) -> Result<E
             if outcomes.len() == 1 {
                 println!("{}", o.digest);
             } else {
-                println!("{}  {}", o.digest, o.path.display());
+                println!("{}  {}", o.digest, salama::open::shown_path(&o.path));
             }
         } else {
             all_complete = false;
             eprintln!(
                 "salama: {}: {} entries could NOT be opened:",
-                o.path.display(),
+                salama::open::shown_path(&o.path),
                 o.bad.len()
             );
+            // Names and reasons from the bundle arrive escaped (see
+            // `salama::open::shown`): a stray entry cannot rewrite these lines.
             for (id, why) in &o.bad {
                 eprintln!("  {id}: {why}");
             }
             eprintln!(
                 "salama: do not purge {}: ask the operator to export it again with `salama export --all`, and check that the identity files are the right ones.",
-                o.path.display()
+                salama::open::shown_path(&o.path)
             );
         }
     }

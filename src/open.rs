@@ -18,6 +18,7 @@ pub mod accounts;
 mod parallel;
 
 use crate::bundle::{BundleDigest, BundleError};
+use crate::escape::csv_cell;
 use crate::keys::Identity;
 use crate::report::{Answer, Document, Kind};
 use accounts::AccountRow;
@@ -31,7 +32,7 @@ use zeroize::Zeroizing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("cannot read the bundle {0}: {1}")]
+    #[error("cannot read the bundle {}: {}", shown_path(.0), .1)]
     Read(PathBuf, std::io::Error),
     #[error("{0}")]
     Bundle(#[from] BundleError),
@@ -70,7 +71,26 @@ pub struct Opened {
     /// (entry id, report), oldest day first.
     pub good: Vec<(String, Document)>,
     /// Entries that could not be trusted or decrypted, with the reason.
+    /// Both are safe to show ([`shown`]).
     pub bad: BTreeMap<String, String>,
+}
+
+/// An entry's name as it may be shown on a terminal, in a file or a page:
+/// a well-formed id as it is, anything else (a tampered bundle's stray
+/// entry can be named with escape sequences that rewrite the "could NOT
+/// be opened" lines) escaped. Done once, here, so no output can forget it.
+fn shown(name: &str) -> String {
+    if crate::bundle::is_id(name) {
+        name.to_owned()
+    } else {
+        crate::escape::terminal(name).into_owned()
+    }
+}
+
+/// A path (a bundle's file name may come from the same removable medium
+/// as the bundle), as it may be shown.
+pub fn shown_path(path: &Path) -> String {
+    crate::escape::terminal(&path.display().to_string()).into_owned()
 }
 
 /// Verify and decrypt a bundle from any reader. Only blobs the manifest
@@ -81,7 +101,7 @@ pub fn read_and_decrypt<R: Read>(input: R, identities: &[Identity]) -> Result<Op
 
     let mut bad: BTreeMap<String, String> = BTreeMap::new();
     for (id, p) in &verified.problems {
-        bad.insert(id.clone(), p.to_string());
+        bad.insert(shown(id), p.to_string());
         // A blob whose hash does not match must not be used, even if it
         // happens to decrypt: only what the manifest commits to is read.
         docs.remove(id);
@@ -91,7 +111,7 @@ pub fn read_and_decrypt<R: Read>(input: R, identities: &[Identity]) -> Result<Op
         match d {
             Ok(doc) => good.push((id, doc)),
             Err(reason) => {
-                bad.insert(id, reason);
+                bad.insert(shown(&id), reason);
             }
         }
     }
@@ -108,7 +128,8 @@ pub struct BundleOutcome {
     pub path: std::path::PathBuf,
     pub digest: BundleDigest,
     pub opened: usize,
-    /// Entries that could not be trusted or decrypted, with the reason.
+    /// Entries that could not be trusted or decrypted, with the reason,
+    /// both safe to show (escaped unless a well-formed id).
     pub bad: BTreeMap<String, String>,
 }
 
@@ -134,7 +155,7 @@ pub fn open(
         let file = File::open(path).map_err(|e| OpenError::Read(path.to_path_buf(), e))?;
         let opened = read_and_decrypt(std::io::BufReader::new(file), identities)?;
         for (id, why) in &opened.bad {
-            all_bad.insert(format!("{}: {id}", path.display()), why.clone());
+            all_bad.insert(format!("{}: {id}", shown_path(path)), why.clone());
         }
         outcomes.push(BundleOutcome {
             path: path.to_path_buf(),
@@ -178,6 +199,19 @@ fn url_counts(good: &[(String, Document)]) -> Vec<(String, usize)> {
     v
 }
 
+/// `urls.csv`: `url,reports`. Every cell through [`csv_cell`], though a
+/// checked document's addresses start with `http`: the spreadsheet rule
+/// must not depend on a check made elsewhere.
+fn write_urls_csv<W: Write>(out: W, urls: &[(String, usize)]) -> std::io::Result<()> {
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(["url", "reports"])?;
+    for (u, n) in urls {
+        csv.write_record([csv_cell(u).as_ref(), &n.to_string()])?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
 fn write_outputs(
     out: &Path,
     good: &[(String, Document)],
@@ -197,12 +231,7 @@ fn write_outputs(
     jsonl.flush()?;
 
     let urls = url_counts(good);
-    let mut csv = csv::Writer::from_writer(private_file(&out.join("urls.csv"))?);
-    csv.write_record(["url", "reports"])?;
-    for (u, n) in &urls {
-        csv.write_record([u.as_str(), &n.to_string()])?;
-    }
-    csv.flush()?;
+    write_urls_csv(private_file(&out.join("urls.csv"))?, &urls)?;
 
     let accounts = accounts::account_counts(good);
     accounts::write_csv(private_file(&out.join("accounts.csv"))?, &accounts)?;
@@ -358,5 +387,25 @@ fn triage_page(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_csv_cells_never_run_in_a_spreadsheet() {
+        let rows = vec![
+            ("https://a.example.com/=x".to_owned(), 3),
+            ("=cmd|' /C calc'!A0".to_owned(), 1),
+            ("@SUM(A1)".to_owned(), 1),
+        ];
+        let mut out = Vec::new();
+        write_urls_csv(&mut out, &rows).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "url,reports\nhttps://a.example.com/=x,3\n'=cmd|' /C calc'!A0,1\n'@SUM(A1),1\n"
+        );
     }
 }

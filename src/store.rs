@@ -18,7 +18,7 @@
 //! walked and counted again. Export takes the log in order from where the
 //! last confirmed export ended, so "pending" needs no per-report flag.
 
-use crate::bundle::{BundleDigest, BundleWriter, Manifest, hex};
+use crate::bundle::{BundleDigest, BundleWriter, hex};
 use crate::seal::SealedReport;
 use segment::{Location, Position};
 use std::collections::HashSet;
@@ -296,7 +296,8 @@ pub struct Store {
 /// A bundle written but not yet confirmed: its reports become "exported"
 /// only once the operator's copy is safely on disk.
 pub struct PreparedExport {
-    pub manifest: Manifest,
+    /// Reports in the bundle.
+    pub count: usize,
     pub digest: BundleDigest,
     records: Vec<([u8; 16], Location)>,
     /// The end of the log when the bundle was taken.
@@ -495,10 +496,11 @@ impl Store {
         for (id, at) in &records {
             w.add(&hex(id), &log.read(id, *at)?)?;
         }
-        let (manifest, _, digest, out) = w.finish()?;
+        let done = w.finish()?;
+        let (count, digest, out) = (done.count, done.digest, done.out);
         Ok((
             PreparedExport {
-                manifest,
+                count,
                 digest,
                 records,
                 end: meta.end,
@@ -770,7 +772,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(p.manifest.count, 20);
+        assert_eq!(p.count, 20);
         // Not yet confirmed: still pending.
         assert_eq!(store.status().pending, 20);
         let s2 = store.clone();
@@ -791,7 +793,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(p2.manifest.count, 1);
+        assert_eq!(p2.count, 1);
         let v = crate::bundle::read(&bytes[..], |_, _| {}).unwrap();
         assert_eq!(v.digest, digest);
         let s2 = store.clone();
@@ -983,7 +985,7 @@ mod tests {
             store.put(sealed(n)).await.unwrap();
         }
         let (everything, _) = export_confirmed(&store, true).await;
-        assert_eq!(everything.manifest.count, 6);
+        assert_eq!(everything.count, 6);
         let st = store.status();
         assert_eq!(
             (st.pending, st.exported, st.bundles_awaiting_purge),
@@ -1013,7 +1015,7 @@ mod tests {
             .unwrap()
             .unwrap()
             .0;
-        assert_eq!(p.manifest.count, 1);
+        assert_eq!(p.count, 1);
     }
 
     /// A purge cut short after wiping blobs but before marking them: the

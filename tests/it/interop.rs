@@ -358,7 +358,9 @@ fn write_v2_vectors() {
     let padded = addition.encode_padded(&receipt, &ReceivedDate::today());
     let sealed = salama::seal::seal_padded(&padded, &recipients).unwrap();
     w.add(&unique_id(), sealed.as_bytes()).unwrap();
-    let (_, _, digest, bytes) = w.finish().unwrap();
+    let salama::bundle::Finished {
+        digest, out: bytes, ..
+    } = w.finish().unwrap();
     std::fs::write(dir.join("bundle.tar"), bytes).unwrap();
     std::fs::write(dir.join("digest"), format!("{digest}\n")).unwrap();
 }

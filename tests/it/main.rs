@@ -14,4 +14,5 @@ mod onion;
 mod onionbalance;
 mod pq;
 mod rawhttp;
+mod tampered;
 mod util;

@@ -397,7 +397,9 @@ fn salama_opens_what_typage_sealed_to_a_salama_keygen_pq_key() {
         bundle.add(&format!("{:032x}", n), &sealed).unwrap();
         markers.push(marker);
     }
-    let (_, _, digest, bytes) = bundle.finish().unwrap();
+    let salama::bundle::Finished {
+        digest, out: bytes, ..
+    } = bundle.finish().unwrap();
     let path = t.path().join("typage.tar");
     std::fs::write(&path, bytes).unwrap();
 
