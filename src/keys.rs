@@ -10,6 +10,7 @@
 
 pub mod signing;
 
+use crate::passphrase::NewPassphrase;
 use age::secrecy::{ExposeSecret, SecretString};
 use bech32::primitives::decode::CheckedHrpstring;
 use bech32::{Bech32, Hrp};
@@ -279,7 +280,7 @@ pub enum KeyKind {
 
 /// Make a new identity of `kind` and protect it with `passphrase` exactly as
 /// `age-keygen [-pq] | age -p` would (scrypt recipient, binary age file).
-pub fn keygen(passphrase: SecretString, kind: KeyKind) -> std::io::Result<NewIdentity> {
+pub fn keygen(passphrase: &NewPassphrase, kind: KeyKind) -> std::io::Result<NewIdentity> {
     let (secret, recipient) = match kind {
         KeyKind::X25519 => {
             let id = age::x25519::Identity::generate();
@@ -307,7 +308,7 @@ pub fn keygen(passphrase: SecretString, kind: KeyKind) -> std::io::Result<NewIde
     plain.push('\n');
     plain.push_str(&secret);
     plain.push('\n');
-    let enc = age::Encryptor::with_user_passphrase(passphrase);
+    let enc = age::Encryptor::with_user_passphrase(passphrase.secret());
     let mut encrypted = Vec::new();
     let mut w = enc.wrap_output(&mut encrypted)?;
     w.write_all(plain.as_bytes())?;
@@ -316,6 +317,12 @@ pub fn keygen(passphrase: SecretString, kind: KeyKind) -> std::io::Result<NewIde
         encrypted,
         recipient,
     })
+}
+
+/// A passphrase for tests of key files (long enough for a new key).
+#[cfg(test)]
+pub(crate) fn test_passphrase(p: &str) -> NewPassphrase {
+    NewPassphrase::new(SecretString::from(p.to_owned())).unwrap()
 }
 
 /// Fresh in-memory keys for tests: recipients and matching age identities.
@@ -397,11 +404,7 @@ mod tests {
     #[test]
     fn keygen_output_opens_with_its_passphrase_only() {
         let dir = tempfile::tempdir().unwrap();
-        let new = keygen(
-            SecretString::from("correct horse".to_owned()),
-            KeyKind::X25519,
-        )
-        .unwrap();
+        let new = keygen(&test_passphrase("correct horse"), KeyKind::X25519).unwrap();
         let path = dir.path().join("k.age");
         std::fs::write(&path, &new.encrypted).unwrap();
         assert!(
@@ -421,7 +424,7 @@ mod tests {
     #[test]
     fn keygen_pq_makes_a_protected_hybrid_identity() {
         let dir = tempfile::tempdir().unwrap();
-        let new = keygen(SecretString::from("pq horse".to_owned()), KeyKind::Hybrid).unwrap();
+        let new = keygen(&test_passphrase("pq horse battery"), KeyKind::Hybrid).unwrap();
         assert!(new.recipient.starts_with("age1pq1"));
         assert!(
             new.encrypted
@@ -429,7 +432,10 @@ mod tests {
         );
         let path = dir.path().join("k.age");
         std::fs::write(&path, &new.encrypted).unwrap();
-        let ids = load_identities(&path, || Ok(SecretString::from("pq horse".to_owned()))).unwrap();
+        let ids = load_identities(&path, || {
+            Ok(SecretString::from("pq horse battery".to_owned()))
+        })
+        .unwrap();
         assert_eq!(ids.len(), 1);
         let key = AnalystKey::parse(&new.recipient).unwrap();
         assert!(key.is_post_quantum());

@@ -132,7 +132,7 @@ struct MadeKeys {
 /// key `out.sign` (+ `out.sign.pub`), both under one passphrase.
 fn make_identity(
     out: &Path,
-    pass: age::secrecy::SecretString,
+    pass: &passphrase::NewPassphrase,
     kind: keys::KeyKind,
 ) -> Result<MadeKeys> {
     let files = [
@@ -147,7 +147,7 @@ fn make_identity(
             f.display()
         );
     }
-    let new = keys::keygen(pass.clone(), kind).context("could not make the key")?;
+    let new = keys::keygen(pass, kind).context("could not make the key")?;
     let signing = keys::signing::keygen(pass).context("could not make the signing key")?;
     write_new_private(out, &new.encrypted)?;
     write_new_private(&files[2], &signing.encrypted)?;
@@ -170,8 +170,8 @@ fn keygen(out: &Path, pq: bool) -> Result<ExitCode> {
     } else {
         keys::KeyKind::X25519
     };
-    let pass = passphrase::ask_new().context("no passphrase")?;
-    let made = make_identity(out, pass, kind)?;
+    let pass = passphrase::ask_new().context("no key was made")?;
+    let made = make_identity(out, &pass, kind)?;
     eprintln!(
         "salama: wrote the passphrase-protected {} identity {} (keep it on this offline workstation)\nsalama: and its public key {} (key id {}); carry only that file to the server's keys directory{}",
         if pq {
@@ -360,7 +360,7 @@ mod server {
             std::fs::create_dir_all(&keys_dir)?;
             let made = make_identity(
                 &identity,
-                age::secrecy::SecretString::from("demo".to_owned()),
+                &passphrase::NewPassphrase::published_demo(),
                 keys::KeyKind::X25519,
             )?;
             std::fs::write(

@@ -537,13 +537,45 @@ fn server_refuses_to_start_without_keys_or_with_a_secret_key() {
     assert!(out.contains("cannot read the keys directory"), "{out}");
 }
 
+/// An empty or short `SALAMA_PASSPHRASE` makes no key at all, of either
+/// kind: nothing is written, and the message says what length is needed.
+#[test]
+fn keygen_refuses_empty_and_short_passphrases() {
+    let t = tempfile::tempdir().unwrap();
+    let key = t.path().join("analyst.key.age");
+    for pq in [false, true] {
+        for (pass, says) in [
+            ("", "set but empty"),
+            ("   ", "empty passphrase"),
+            ("hunter2", "too short (7 characters)"),
+            ("eleven char", "at least 12 characters"),
+        ] {
+            let mut args = vec!["keygen", "--out", key.to_str().unwrap()];
+            if pq {
+                args.push("--pq");
+            }
+            let o = salama_env(&args, &[("SALAMA_PASSPHRASE", pass)]);
+            assert!(!o.status.success(), "{pass:?} was accepted");
+            assert!(stderr(&o).contains(says), "{pass:?}: {}", stderr(&o));
+            assert!(!stderr(&o).contains("hunter2"), "{}", stderr(&o));
+            let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().collect();
+            assert!(left.is_empty(), "{pass:?} left files: {left:?}");
+        }
+    }
+    let o = salama_env(
+        &["keygen", "--out", key.to_str().unwrap()],
+        &[("SALAMA_PASSPHRASE", "twelve chars")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 #[test]
 fn keygen_writes_a_protected_identity_that_opens_reports() {
     let t = tempfile::tempdir().unwrap();
     let key = t.path().join("analyst.key.age");
     let o = salama_env(
         &["keygen", "--out", key.to_str().unwrap()],
-        &[("SALAMA_PASSPHRASE", "pass phrase")],
+        &[("SALAMA_PASSPHRASE", "long pass phrase")],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let recipient = stdout(&o);
@@ -567,9 +599,10 @@ fn keygen_writes_a_protected_identity_that_opens_reports() {
     // Never overwrites.
     let o = salama_env(
         &["keygen", "--out", key.to_str().unwrap()],
-        &[("SALAMA_PASSPHRASE", "x")],
+        &[("SALAMA_PASSPHRASE", "another long pass phrase")],
     );
     assert!(!o.status.success());
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
 
     let (data, keys) = (t.path().join("data"), t.path().join("keys"));
     std::fs::create_dir_all(&keys).unwrap();
@@ -604,7 +637,7 @@ fn keygen_writes_a_protected_identity_that_opens_reports() {
     let o = run("wrong");
     assert!(!o.status.success());
     assert!(stderr(&o).contains("wrong passphrase"));
-    let o = run("pass phrase");
+    let o = run("long pass phrase");
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(jsonl(&t.path().join("o"))[0]["description"], "keygen");
 }
