@@ -37,7 +37,8 @@ enum Command {
     /// Delete exactly the reports of a bundle the analysts have opened.
     #[cfg(feature = "server")]
     Purge(server::PurgeArgs),
-    /// Counts only: pending, exported, disk used. Exits 2 when reports are refused.
+    /// Counts only: pending, exported, disk used, seal failures. Exits 2 when
+    /// reports are refused, 3 when reports failed to seal.
     #[cfg(feature = "server")]
     Status(server::StatusArgs),
     /// Make a new analyst key, passphrase-protected (as `age-keygen | age -p`),
@@ -563,11 +564,15 @@ mod server {
                 None => println!("accepting reports:      yes"),
                 Some(why) => println!("accepting reports:      NO: {why}"),
             }
+            if s.seal_failures > 0 {
+                println!(
+                    "SEAL FAILURES:          {} since the server started: those reporters were told to try later. See the server's log for why, fix it, then restart",
+                    s.seal_failures
+                );
+            } else {
+                println!("seal failures:          0");
+            }
         }
-        Ok(if s.full.is_some() {
-            ExitCode::from(2)
-        } else {
-            ExitCode::SUCCESS
-        })
+        Ok(ExitCode::from(s.exit_code()))
     }
 }

@@ -535,6 +535,47 @@ fn server_refuses_to_start_without_keys_or_with_a_secret_key() {
         .err()
         .unwrap();
     assert!(out.contains("cannot read the keys directory"), "{out}");
+    // A low-order point (all zeros: bech32 of 32 zero bytes), and a real
+    // key spelled with non-zero padding bits: each named with its file.
+    std::fs::remove_file(keys.join("oops.pub")).unwrap();
+    let hrp = bech32::Hrp::parse("age").unwrap();
+    let zero = bech32::encode_lower::<bech32::Bech32>(hrp, &[0u8; 32]).unwrap();
+    assert_eq!(
+        zero,
+        "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq5cu47z"
+    );
+    std::fs::write(keys.join("zero.pub"), format!("{zero}\n")).unwrap();
+    let out = Server::try_start(&data, &keys, &[])
+        .err()
+        .expect("low-order key: must not start");
+    assert!(
+        out.contains("zero.pub") && out.contains("low-order"),
+        "{out}"
+    );
+    std::fs::remove_file(keys.join("zero.pub")).unwrap();
+    let real = std::fs::read_to_string(keys.join("a.pub")).unwrap();
+    let real = real.trim();
+    // The last data character before the 6-character checksum carries 4
+    // padding bits; 'q' (0) → 'p' (1) changes them and only them, and the
+    // checksum is computed again.
+    let mut fes: Vec<bech32::Fe32> = real[4..real.len() - 6]
+        .chars()
+        .map(|c| bech32::Fe32::from_char(c).unwrap())
+        .collect();
+    let last = fes.len() - 1;
+    fes[last] = bech32::Fe32::try_from(fes[last].to_u8() ^ 1).unwrap();
+    use bech32::primitives::iter::Fe32IterExt;
+    let other: String = fes
+        .into_iter()
+        .with_checksum::<bech32::Bech32>(&hrp)
+        .chars()
+        .collect();
+    assert_ne!(other, real);
+    std::fs::write(keys.join("a.pub"), format!("{other}\n")).unwrap();
+    let out = Server::try_start(&data, &keys, &[])
+        .err()
+        .expect("non-canonical key: must not start");
+    assert!(out.contains("a.pub") && out.contains("spelled"), "{out}");
 }
 
 /// An empty or short `SALAMA_PASSPHRASE` makes no key at all, of either
