@@ -10,6 +10,7 @@
 
 pub mod signing;
 
+use crate::passphrase::NewPassphrase;
 use age::secrecy::{ExposeSecret, SecretString};
 use bech32::primitives::decode::CheckedHrpstring;
 use bech32::{Bech32, Hrp};
@@ -72,6 +73,17 @@ impl Recipient {
         &self.id
     }
 
+    /// Any 32 bytes as a recipient, unchecked: for tests of what sealing
+    /// does with a key that [`Recipient::parse`] would refuse.
+    #[cfg(test)]
+    pub(crate) fn unchecked(bytes: [u8; 32]) -> Recipient {
+        Recipient {
+            key: PublicKey::from(bytes),
+            edwards: MontgomeryPoint(bytes).to_edwards(0),
+            id: KeyId(crate::bundle::hex(&bytes[..4])),
+        }
+    }
+
     /// Parse an `age1…` X25519 recipient (bech32, not bech32m, per the spec).
     pub fn parse(s: &str) -> Result<Recipient, KeyError> {
         let s = s.trim();
@@ -81,6 +93,19 @@ impl Recipient {
         }
         let bytes: Vec<u8> = checked.byte_iter().collect();
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| KeyError::NotARecipient)?;
+        // 32 bytes leave 4 padding bits in the last character, so 16
+        // strings decode to each key (with 16 key ids); age accepts only
+        // the one it prints. Re-encoding gives that one.
+        let canonical = bech32::encode_lower::<Bech32>(checked.hrp(), &bytes)
+            .map_err(|_| KeyError::NotARecipient)?;
+        if canonical != s {
+            return Err(KeyError::NonCanonical);
+        }
+        // Every X25519 with a low-order point gives the all-zero secret:
+        // age refuses to seal to it, so every report would fail.
+        if hybrid::low_order(&bytes) {
+            return Err(KeyError::LowOrder);
+        }
         Ok(Recipient {
             key: PublicKey::from(bytes),
             edwards: MontgomeryPoint(bytes).to_edwards(0),
@@ -149,11 +174,13 @@ impl Recipients {
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
                 .collect();
             match lines.as_slice() {
-                [one] => {
-                    let key = AnalystKey::parse(one)
-                        .map_err(|_| KeyError::BadPublicFile(path.clone()))?;
-                    list.push((path, key));
-                }
+                [one] => match AnalystKey::parse(one) {
+                    Ok(key) => list.push((path, key)),
+                    Err(KeyError::NotARecipient | KeyError::Hybrid(HybridKeyError::Malformed)) => {
+                        return Err(KeyError::BadPublicFile(path));
+                    }
+                    Err(e) => return Err(KeyError::Unusable(path, Box::new(e))),
+                },
                 _ => return Err(KeyError::BadPublicFile(path)),
             }
         }
@@ -169,6 +196,16 @@ impl Recipients {
 pub enum KeyError {
     #[error("this is not an age X25519 public key (it should start with age1)")]
     NotARecipient,
+    #[error(
+        "this age1… key is spelled in a form age itself refuses (non-zero padding bits): each key has one spelling, the one `salama keygen` or `age-keygen` printed"
+    )]
+    NonCanonical,
+    #[error(
+        "this age1… key is a low-order X25519 point: every report sealed to it would fail. It is not a real analyst key; make one with `salama keygen`"
+    )]
+    LowOrder,
+    #[error("{0}: {1}. Remove or replace this file, then start again")]
+    Unusable(PathBuf, Box<KeyError>),
     #[error("no analyst keys given")]
     Empty,
     #[error(
@@ -279,7 +316,7 @@ pub enum KeyKind {
 
 /// Make a new identity of `kind` and protect it with `passphrase` exactly as
 /// `age-keygen [-pq] | age -p` would (scrypt recipient, binary age file).
-pub fn keygen(passphrase: SecretString, kind: KeyKind) -> std::io::Result<NewIdentity> {
+pub fn keygen(passphrase: &NewPassphrase, kind: KeyKind) -> std::io::Result<NewIdentity> {
     let (secret, recipient) = match kind {
         KeyKind::X25519 => {
             let id = age::x25519::Identity::generate();
@@ -307,7 +344,7 @@ pub fn keygen(passphrase: SecretString, kind: KeyKind) -> std::io::Result<NewIde
     plain.push('\n');
     plain.push_str(&secret);
     plain.push('\n');
-    let enc = age::Encryptor::with_user_passphrase(passphrase);
+    let enc = age::Encryptor::with_user_passphrase(passphrase.secret());
     let mut encrypted = Vec::new();
     let mut w = enc.wrap_output(&mut encrypted)?;
     w.write_all(plain.as_bytes())?;
@@ -316,6 +353,12 @@ pub fn keygen(passphrase: SecretString, kind: KeyKind) -> std::io::Result<NewIde
         encrypted,
         recipient,
     })
+}
+
+/// A passphrase for tests of key files (long enough for a new key).
+#[cfg(test)]
+pub(crate) fn test_passphrase(p: &str) -> NewPassphrase {
+    NewPassphrase::new(SecretString::from(p.to_owned())).unwrap()
 }
 
 /// Fresh in-memory keys for tests: recipients and matching age identities.
@@ -348,6 +391,7 @@ pub(crate) fn test_hybrid_keys(n: usize) -> (Recipients, Vec<HybridIdentity>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     #[test]
     fn parses_age_recipients_and_refuses_others() {
@@ -364,6 +408,96 @@ mod tests {
         let last = bad.len() - 1;
         bad[last] = if bad[last] == b'q' { b'p' } else { b'q' };
         assert!(Recipient::parse(std::str::from_utf8(&bad).unwrap()).is_err());
+    }
+
+    /// The 16 spellings of one key (4 padding bits in its last character).
+    fn spellings(bytes: [u8; 32]) -> Vec<String> {
+        use bech32::primitives::iter::{ByteIterExt, Fe32IterExt};
+        let hrp = Hrp::parse_unchecked("age");
+        (0..16u8)
+            .map(|pad| {
+                let mut fes: Vec<bech32::Fe32> = bytes.iter().copied().bytes_to_fes().collect();
+                let last = fes.len() - 1;
+                fes[last] = bech32::Fe32::try_from(fes[last].to_u8() | pad).unwrap();
+                fes.into_iter()
+                    .with_checksum::<Bech32>(&hrp)
+                    .chars()
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_the_canonical_spelling_of_a_key_is_accepted() {
+        let id = age::x25519::Identity::generate();
+        let canonical = id.to_public().to_string();
+        let r = Recipient::parse(&canonical).unwrap();
+        let all = spellings(*r.public_key().as_bytes());
+        assert_eq!(all[0], canonical);
+        assert_eq!(
+            all.iter().collect::<std::collections::HashSet<_>>().len(),
+            16
+        );
+        for other in &all[1..] {
+            // A valid bech32 string (the checksum holds), the same bytes...
+            let checked = CheckedHrpstring::new::<Bech32>(other).unwrap();
+            assert_eq!(
+                checked.byte_iter().collect::<Vec<u8>>(),
+                r.public_key().as_bytes()
+            );
+            // ...that age itself refuses, and so do we.
+            assert!(age::x25519::Recipient::from_str(other).is_err(), "{other}");
+            assert!(
+                matches!(Recipient::parse(other), Err(KeyError::NonCanonical)),
+                "{other}"
+            );
+        }
+    }
+
+    /// The low-order points of Curve25519 (orders 1, 2, 4 and 8, and their
+    /// non-canonical encodings): each is a valid bech32 key that age would
+    /// refuse to seal to; refused at parse, and named with its file at load.
+    #[test]
+    fn low_order_keys_are_refused_and_named() {
+        let mut points: Vec<[u8; 32]> = curve25519_dalek::constants::EIGHT_TORSION
+            .iter()
+            .map(|p| p.to_montgomery().to_bytes())
+            .collect();
+        let mut p = [0xffu8; 32];
+        p[31] = 0x7f;
+        p[0] = 0xed; // p itself: 0 again
+        points.push(p);
+        p[0] = 0xee; // p + 1: 1 again
+        points.push(p);
+        for u in &points {
+            assert!(x25519_dalek::x25519([9u8; 32], *u) == [0u8; 32], "{u:02x?}");
+            let s = bech32::encode_lower::<Bech32>(Hrp::parse_unchecked("age"), u).unwrap();
+            assert!(
+                matches!(Recipient::parse(&s), Err(KeyError::LowOrder)),
+                "{s}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let good = age::x25519::Identity::generate().to_public().to_string();
+        std::fs::write(dir.path().join("alice.pub"), format!("{good}\n")).unwrap();
+        let zero = bech32::encode_lower::<Bech32>(Hrp::parse_unchecked("age"), &[0u8; 32]).unwrap();
+        std::fs::write(dir.path().join("mallory.pub"), format!("{zero}\n")).unwrap();
+        let e = Recipients::load_dir(dir.path()).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, KeyError::Unusable(..)), "{msg}");
+        assert!(
+            msg.contains("mallory.pub") && msg.contains("low-order"),
+            "{msg}"
+        );
+        let other = spellings(*Recipient::parse(&good).unwrap().public_key().as_bytes())[5].clone();
+        std::fs::write(dir.path().join("mallory.pub"), format!("{other}\n")).unwrap();
+        let msg = Recipients::load_dir(dir.path()).unwrap_err().to_string();
+        assert!(
+            msg.contains("mallory.pub") && msg.contains("spelled"),
+            "{msg}"
+        );
+        std::fs::remove_file(dir.path().join("mallory.pub")).unwrap();
+        assert_eq!(Recipients::load_dir(dir.path()).unwrap().len(), 1);
     }
 
     #[test]
@@ -397,11 +531,7 @@ mod tests {
     #[test]
     fn keygen_output_opens_with_its_passphrase_only() {
         let dir = tempfile::tempdir().unwrap();
-        let new = keygen(
-            SecretString::from("correct horse".to_owned()),
-            KeyKind::X25519,
-        )
-        .unwrap();
+        let new = keygen(&test_passphrase("correct horse"), KeyKind::X25519).unwrap();
         let path = dir.path().join("k.age");
         std::fs::write(&path, &new.encrypted).unwrap();
         assert!(
@@ -421,7 +551,7 @@ mod tests {
     #[test]
     fn keygen_pq_makes_a_protected_hybrid_identity() {
         let dir = tempfile::tempdir().unwrap();
-        let new = keygen(SecretString::from("pq horse".to_owned()), KeyKind::Hybrid).unwrap();
+        let new = keygen(&test_passphrase("pq horse battery"), KeyKind::Hybrid).unwrap();
         assert!(new.recipient.starts_with("age1pq1"));
         assert!(
             new.encrypted
@@ -429,7 +559,10 @@ mod tests {
         );
         let path = dir.path().join("k.age");
         std::fs::write(&path, &new.encrypted).unwrap();
-        let ids = load_identities(&path, || Ok(SecretString::from("pq horse".to_owned()))).unwrap();
+        let ids = load_identities(&path, || {
+            Ok(SecretString::from("pq horse battery".to_owned()))
+        })
+        .unwrap();
         assert_eq!(ids.len(), 1);
         let key = AnalystKey::parse(&new.recipient).unwrap();
         assert!(key.is_post_quantum());

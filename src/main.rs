@@ -37,7 +37,8 @@ enum Command {
     /// Delete exactly the reports of a bundle the analysts have opened.
     #[cfg(feature = "server")]
     Purge(server::PurgeArgs),
-    /// Counts only: pending, exported, disk used. Exits 2 when reports are refused.
+    /// Counts only: pending, exported, disk used, seal failures. Exits 2 when
+    /// reports are refused, 3 when reports failed to seal.
     #[cfg(feature = "server")]
     Status(server::StatusArgs),
     /// Make a new analyst key, passphrase-protected (as `age-keygen | age -p`),
@@ -132,7 +133,7 @@ struct MadeKeys {
 /// key `out.sign` (+ `out.sign.pub`), both under one passphrase.
 fn make_identity(
     out: &Path,
-    pass: age::secrecy::SecretString,
+    pass: &passphrase::NewPassphrase,
     kind: keys::KeyKind,
 ) -> Result<MadeKeys> {
     let files = [
@@ -147,7 +148,7 @@ fn make_identity(
             f.display()
         );
     }
-    let new = keys::keygen(pass.clone(), kind).context("could not make the key")?;
+    let new = keys::keygen(pass, kind).context("could not make the key")?;
     let signing = keys::signing::keygen(pass).context("could not make the signing key")?;
     write_new_private(out, &new.encrypted)?;
     write_new_private(&files[2], &signing.encrypted)?;
@@ -170,8 +171,8 @@ fn keygen(out: &Path, pq: bool) -> Result<ExitCode> {
     } else {
         keys::KeyKind::X25519
     };
-    let pass = passphrase::ask_new().context("no passphrase")?;
-    let made = make_identity(out, pass, kind)?;
+    let pass = passphrase::ask_new().context("no key was made")?;
+    let made = make_identity(out, &pass, kind)?;
     eprintln!(
         "salama: wrote the passphrase-protected {} identity {} (keep it on this offline workstation)\nsalama: and its public key {} (key id {}); carry only that file to the server's keys directory{}",
         if pq {
@@ -362,7 +363,7 @@ mod server {
             std::fs::create_dir_all(&keys_dir)?;
             let made = make_identity(
                 &identity,
-                age::secrecy::SecretString::from("demo".to_owned()),
+                &passphrase::NewPassphrase::published_demo(),
                 keys::KeyKind::X25519,
             )?;
             std::fs::write(
@@ -565,11 +566,15 @@ mod server {
                 None => println!("accepting reports:      yes"),
                 Some(why) => println!("accepting reports:      NO: {why}"),
             }
+            if s.seal_failures > 0 {
+                println!(
+                    "SEAL FAILURES:          {} since the server started: those reporters were told to try later. See the server's log for why, fix it, then restart",
+                    s.seal_failures
+                );
+            } else {
+                println!("seal failures:          0");
+            }
         }
-        Ok(if s.full.is_some() {
-            ExitCode::from(2)
-        } else {
-            ExitCode::SUCCESS
-        })
+        Ok(ExitCode::from(s.exit_code()))
     }
 }

@@ -23,6 +23,7 @@ use curve25519_dalek::EdwardsPoint;
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::sync::atomic::{AtomicU64, Ordering};
 use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
@@ -89,16 +90,40 @@ pub enum SealError {
     DegenerateKey(String),
 }
 
+/// Reports that could not be sealed since this process started. Each one
+/// is a reporter told "try again later" and a report lost, so `salama
+/// status` shows this count and fails while it is not zero. Keys are
+/// checked at start (low-order and non-canonical keys are refused), so
+/// what remains is the operating system's random source failing.
+static FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// How many reports failed to seal since the process started.
+pub fn failures() -> u64 {
+    FAILURES.load(Ordering::Relaxed)
+}
+
+/// Count a failed seal; the first one since start is also logged (with
+/// the reason, never the report), so the operator's journal says why
+/// without a line per reporter.
+fn count_failure(e: &SealError) {
+    if FAILURES.fetch_add(1, Ordering::Relaxed) == 0 {
+        eprintln!(
+            "salama: error: a report could not be sealed ({e}); the reporter was asked to try later. `salama status` counts every such failure"
+        );
+    }
+}
+
 /// Seal a validated report: pick its receipt, encode it with today's date
 /// (UTC, day only), pad it and encrypt it to every recipient. The plaintext
-/// exists only in zeroizing buffers inside this call.
+/// exists only in zeroizing buffers inside this call. A failure is
+/// counted ([`failures`]).
 pub fn seal_report(
     report: &Report,
     recipients: &Recipients,
 ) -> Result<(SealedReport, Receipt), SealError> {
     let receipt = Receipt::random();
     let padded = report.encode_padded(&receipt, &ReceivedDate::today());
-    let sealed = seal_padded(&padded, recipients)?;
+    let sealed = seal_padded(&padded, recipients).inspect_err(count_failure)?;
     Ok((sealed, receipt))
 }
 
@@ -306,9 +331,11 @@ mod tests {
         let mut one = [0u8; 32];
         one[0] = 1;
         for (u, edwards) in [([0u8; 32], true), (one, true), (minus_one, false)] {
+            // Parsing refuses such a key (keys::tests); sealing must too.
             let enc =
                 bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("age").unwrap(), &u).unwrap();
-            let r = Recipient::parse(&enc).unwrap();
+            assert!(Recipient::parse(&enc).is_err());
+            let r = Recipient::unchecked(u);
             assert_eq!(r.edwards().is_some(), edwards);
             let rs = Recipients::new(vec![r]).unwrap();
             assert!(matches!(
@@ -316,6 +343,29 @@ mod tests {
                 Err(SealError::DegenerateKey(_))
             ));
         }
+    }
+
+    /// A report that cannot be sealed is counted, for `salama status`.
+    #[test]
+    fn a_failed_seal_is_counted() {
+        let mut input = crate::report::FormInput::default();
+        input.urls = "https://count.example.com/a".into();
+        input.category = "abuse-imagery".into();
+        let report = Report::validate(
+            &input,
+            crate::report::Lang::En,
+            &crate::report::Category::ALL,
+        )
+        .unwrap();
+        let (good, _) = test_keys(1);
+        let bad = Recipients::new(vec![Recipient::unchecked([0u8; 32])]).unwrap();
+        // Other tests in this process may fail seals too: only growth counts.
+        let before = failures();
+        seal_report(&report, &good).unwrap();
+        assert_eq!(failures(), before, "a good seal is not a failure");
+        assert!(seal_report(&report, &bad).is_err());
+        assert!(seal_report(&report, &bad).is_err());
+        assert!(failures() >= before + 2, "{} -> {}", before, failures());
     }
 
     #[test]

@@ -119,6 +119,25 @@ pub struct Status {
     pub disk_free_bytes: u64,
     /// Why new reports are refused right now, if they are.
     pub full: Option<String>,
+    /// Reports that could not be sealed since the server started (each a
+    /// reporter told to try later): anything but 0 needs the operator.
+    #[serde(default)]
+    pub seal_failures: u64,
+}
+
+impl Status {
+    /// `salama status`'s exit code: 0 when all is well, 2 while new reports
+    /// are refused (quota or disk), 3 when reports failed to seal (worse: the
+    /// service looks up but loses reports).
+    pub fn exit_code(&self) -> u8 {
+        if self.seal_failures > 0 {
+            3
+        } else if self.full.is_some() {
+            2
+        } else {
+            0
+        }
+    }
 }
 
 /// Why a group commit failed, as every waiter of that commit sees it.
@@ -631,6 +650,9 @@ impl Store {
             disk_used_bytes: disk_used(&self.dir),
             disk_free_bytes: free_bytes(&self.dir).unwrap_or(0),
             full: self.refusal(0).map(|f| f.to_string()),
+            // Counted by this process: the server's own count when asked
+            // through the admin socket, 0 when no server runs.
+            seal_failures: crate::seal::failures(),
         }
     }
 
@@ -813,6 +835,31 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(unknown, Err(StoreError::UnknownDigest(_))));
+    }
+
+    #[test]
+    fn status_fails_on_seal_failures_before_a_full_store() {
+        let mut s = Status {
+            pending: 0,
+            pending_bytes: 0,
+            exported: 0,
+            bundles_awaiting_purge: 0,
+            disk_used_bytes: 0,
+            disk_free_bytes: 0,
+            full: None,
+            seal_failures: 0,
+        };
+        assert_eq!(s.exit_code(), 0);
+        s.full = Some("disk".into());
+        assert_eq!(s.exit_code(), 2);
+        s.seal_failures = 1;
+        assert_eq!(s.exit_code(), 3);
+        // An older server's reply, without the field, still reads.
+        let old: Status = serde_json::from_str(
+            r#"{"pending":1,"pending_bytes":2,"exported":0,"bundles_awaiting_purge":0,"disk_used_bytes":0,"disk_free_bytes":0,"full":null}"#,
+        )
+        .unwrap();
+        assert_eq!((old.pending, old.seal_failures), (1, 0));
     }
 
     #[tokio::test]

@@ -15,6 +15,7 @@
 //! stops the server, as an age secret key does.
 
 use super::KeyId;
+use crate::passphrase::NewPassphrase;
 use age::secrecy::SecretString;
 use bech32::primitives::decode::CheckedHrpstring;
 use bech32::{Bech32, Hrp};
@@ -249,7 +250,7 @@ pub struct NewSigningKey {
 
 /// Make a signing key and protect it with `passphrase` as `age -p` would
 /// (scrypt, binary age file), like the identity `keygen` writes beside it.
-pub fn keygen(passphrase: SecretString) -> io::Result<NewSigningKey> {
+pub fn keygen(passphrase: &NewPassphrase) -> io::Result<NewSigningKey> {
     let key = SigningKey::generate();
     let public = key.public();
     let created = time::OffsetDateTime::now_utc()
@@ -263,7 +264,8 @@ pub fn keygen(passphrase: SecretString) -> io::Result<NewSigningKey> {
         key.to_secret_text().as_str()
     );
     let mut encrypted = Vec::new();
-    let mut w = age::Encryptor::with_user_passphrase(passphrase).wrap_output(&mut encrypted)?;
+    let mut w =
+        age::Encryptor::with_user_passphrase(passphrase.secret()).wrap_output(&mut encrypted)?;
     w.write_all(plain.as_bytes())?;
     w.finish()?;
     Ok(NewSigningKey { encrypted, public })
@@ -394,7 +396,7 @@ mod tests {
     #[test]
     fn keygen_file_opens_with_its_passphrase_and_holds_a_marked_secret() {
         let dir = tempfile::tempdir().unwrap();
-        let new = keygen(SecretString::from("correct horse".to_owned())).unwrap();
+        let new = keygen(&crate::keys::test_passphrase("correct horse")).unwrap();
         let path = dir.path().join("k.sign");
         std::fs::write(&path, &new.encrypted).unwrap();
         assert!(

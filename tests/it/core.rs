@@ -535,6 +535,79 @@ fn server_refuses_to_start_without_keys_or_with_a_secret_key() {
         .err()
         .unwrap();
     assert!(out.contains("cannot read the keys directory"), "{out}");
+    // A low-order point (all zeros: bech32 of 32 zero bytes), and a real
+    // key spelled with non-zero padding bits: each named with its file.
+    std::fs::remove_file(keys.join("oops.pub")).unwrap();
+    let hrp = bech32::Hrp::parse("age").unwrap();
+    let zero = bech32::encode_lower::<bech32::Bech32>(hrp, &[0u8; 32]).unwrap();
+    assert_eq!(
+        zero,
+        "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq5cu47z"
+    );
+    std::fs::write(keys.join("zero.pub"), format!("{zero}\n")).unwrap();
+    let out = Server::try_start(&data, &keys, &[])
+        .err()
+        .expect("low-order key: must not start");
+    assert!(
+        out.contains("zero.pub") && out.contains("low-order"),
+        "{out}"
+    );
+    std::fs::remove_file(keys.join("zero.pub")).unwrap();
+    let real = std::fs::read_to_string(keys.join("a.pub")).unwrap();
+    let real = real.trim();
+    // The last data character before the 6-character checksum carries 4
+    // padding bits; 'q' (0) → 'p' (1) changes them and only them, and the
+    // checksum is computed again.
+    let mut fes: Vec<bech32::Fe32> = real[4..real.len() - 6]
+        .chars()
+        .map(|c| bech32::Fe32::from_char(c).unwrap())
+        .collect();
+    let last = fes.len() - 1;
+    fes[last] = bech32::Fe32::try_from(fes[last].to_u8() ^ 1).unwrap();
+    use bech32::primitives::iter::Fe32IterExt;
+    let other: String = fes
+        .into_iter()
+        .with_checksum::<bech32::Bech32>(&hrp)
+        .chars()
+        .collect();
+    assert_ne!(other, real);
+    std::fs::write(keys.join("a.pub"), format!("{other}\n")).unwrap();
+    let out = Server::try_start(&data, &keys, &[])
+        .err()
+        .expect("non-canonical key: must not start");
+    assert!(out.contains("a.pub") && out.contains("spelled"), "{out}");
+}
+
+/// An empty or short `SALAMA_PASSPHRASE` makes no key at all, of either
+/// kind: nothing is written, and the message says what length is needed.
+#[test]
+fn keygen_refuses_empty_and_short_passphrases() {
+    let t = tempfile::tempdir().unwrap();
+    let key = t.path().join("analyst.key.age");
+    for pq in [false, true] {
+        for (pass, says) in [
+            ("", "set but empty"),
+            ("   ", "empty passphrase"),
+            ("hunter2", "too short (7 characters)"),
+            ("eleven char", "at least 12 characters"),
+        ] {
+            let mut args = vec!["keygen", "--out", key.to_str().unwrap()];
+            if pq {
+                args.push("--pq");
+            }
+            let o = salama_env(&args, &[("SALAMA_PASSPHRASE", pass)]);
+            assert!(!o.status.success(), "{pass:?} was accepted");
+            assert!(stderr(&o).contains(says), "{pass:?}: {}", stderr(&o));
+            assert!(!stderr(&o).contains("hunter2"), "{}", stderr(&o));
+            let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().collect();
+            assert!(left.is_empty(), "{pass:?} left files: {left:?}");
+        }
+    }
+    let o = salama_env(
+        &["keygen", "--out", key.to_str().unwrap()],
+        &[("SALAMA_PASSPHRASE", "twelve chars")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 #[test]
@@ -543,7 +616,7 @@ fn keygen_writes_a_protected_identity_that_opens_reports() {
     let key = t.path().join("analyst.key.age");
     let o = salama_env(
         &["keygen", "--out", key.to_str().unwrap()],
-        &[("SALAMA_PASSPHRASE", "pass phrase")],
+        &[("SALAMA_PASSPHRASE", "long pass phrase")],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let recipient = stdout(&o);
@@ -567,9 +640,10 @@ fn keygen_writes_a_protected_identity_that_opens_reports() {
     // Never overwrites.
     let o = salama_env(
         &["keygen", "--out", key.to_str().unwrap()],
-        &[("SALAMA_PASSPHRASE", "x")],
+        &[("SALAMA_PASSPHRASE", "another long pass phrase")],
     );
     assert!(!o.status.success());
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
 
     let (data, keys) = (t.path().join("data"), t.path().join("keys"));
     std::fs::create_dir_all(&keys).unwrap();
@@ -604,7 +678,7 @@ fn keygen_writes_a_protected_identity_that_opens_reports() {
     let o = run("wrong");
     assert!(!o.status.success());
     assert!(stderr(&o).contains("wrong passphrase"));
-    let o = run("pass phrase");
+    let o = run("long pass phrase");
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(jsonl(&t.path().join("o"))[0]["description"], "keygen");
 }
