@@ -12,6 +12,6 @@ mod intake;
 mod interop;
 mod onion;
 mod onionbalance;
-mod rawhttp;
 mod pq;
+mod rawhttp;
 mod util;
