@@ -128,6 +128,7 @@ impl Disk {
             .map_err(|_| DiskError::Busy(dir.to_path_buf()))?;
 
         let snap_path = dir.join(SNAPSHOT);
+        let mut journal_len = 0;
         let mut ledger = match fs::read(&snap_path) {
             Ok(sealed) => {
                 let plain = unseal(&sealed, identities, &snap_path)?;
@@ -138,7 +139,12 @@ impl Disk {
                 }
                 Ledger::new(s.state, s.seq)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ledger::new(State::fresh(), 0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A new ledger: its snapshot is written at once, so the id
+                // key (and every page address) is the same after a restart.
+                journal_len = 1;
+                Ledger::new(State::fresh(), 0)
+            }
             Err(e) => return Err(DiskError::Io(snap_path, e)),
         };
 
@@ -161,7 +167,6 @@ impl Disk {
             }
         }
         names.sort();
-        let mut journal_len = 0;
         for (seq, path) in names {
             if seq <= ledger.seq {
                 continue;
@@ -324,6 +329,11 @@ mod tests {
         }
         let (_, l) = Disk::open(tmp.path(), &ids).unwrap();
         assert_eq!(l.state.reports.len(), 1);
+        // Page addresses stay the same across restarts.
+        let id = l.url_id("http://canary.example.com/");
+        drop(l);
+        let (_, l) = Disk::open(tmp.path(), &ids).unwrap();
+        assert_eq!(l.url_id("http://canary.example.com/"), id);
         assert!(l.url("http://canary.example.com/").is_some());
         // Other keys open nothing.
         assert!(matches!(

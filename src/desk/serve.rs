@@ -154,6 +154,24 @@ async fn form(req: Request<Incoming>) -> Option<Typed> {
     ))
 }
 
+/// `None` for a GET, the form for a POST; a response for anything else.
+async fn posted_form(req: Request<Incoming>, b: &Base<'_>) -> Result<Option<Typed>, Resp> {
+    match *req.method() {
+        Method::GET => Ok(None),
+        Method::POST => match form(req).await {
+            Some(t) => Ok(Some(t)),
+            None => Err(html_page(
+                StatusCode::BAD_REQUEST,
+                pages::message(b, "desk-bad-request"),
+            )),
+        },
+        _ => Err(plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed\n",
+        )),
+    }
+}
+
 async fn handle(req: Request<Incoming>, s: &Shared) -> Resp {
     let host_ok = req
         .headers()
@@ -255,20 +273,9 @@ async fn handle(req: Request<Incoming>, s: &Shared) -> Resp {
         }
         (_, ["url", id]) => {
             let id = (*id).to_owned();
-            let posted = if method == Method::POST {
-                match form(req).await {
-                    Some(t) => Some(t),
-                    None => {
-                        return html_page(
-                            StatusCode::BAD_REQUEST,
-                            pages::message(&b, "desk-bad-request"),
-                        );
-                    }
-                }
-            } else if method == Method::GET {
-                None
-            } else {
-                return plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+            let posted = match posted_form(req, &b).await {
+                Ok(p) => p,
+                Err(r) => return r,
             };
             let mut guard = s.desk.lock().expect("no panic holds the desk");
             let desk = &mut *guard;
@@ -308,20 +315,9 @@ async fn handle(req: Request<Incoming>, s: &Shared) -> Resp {
         }
         (_, ["report", id]) => {
             let id = (*id).to_owned();
-            let posted = if method == Method::POST {
-                match form(req).await {
-                    Some(t) => Some(t),
-                    None => {
-                        return html_page(
-                            StatusCode::BAD_REQUEST,
-                            pages::message(&b, "desk-bad-request"),
-                        );
-                    }
-                }
-            } else if method == Method::GET {
-                None
-            } else {
-                return plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+            let posted = match posted_form(req, &b).await {
+                Ok(p) => p,
+                Err(r) => return r,
             };
             let mut guard = s.desk.lock().expect("no panic holds the desk");
             let desk = &mut *guard;

@@ -135,7 +135,9 @@ mod tests {
                 args.set("org", "Org");
                 args.set("accounts", "yes");
                 // The desk's.
-                for name in ["added", "dupes", "total", "bundles", "reports", "urls", "assessed"] {
+                for name in [
+                    "added", "dupes", "total", "bundles", "reports", "urls", "assessed",
+                ] {
                     args.set(name, 2);
                 }
                 for name in ["digest", "day", "as", "by", "why"] {
