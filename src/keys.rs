@@ -234,14 +234,20 @@ pub enum KeyError {
     NoneIn(PathBuf),
 }
 
-/// An analyst's decrypted identity, held only by the `age` crate.
-pub struct Identity(Box<dyn age::Identity + Send + Sync>);
+/// An analyst's decrypted identity, held only by the `age` crate, and its
+/// public key (the desk seals its ledger to the analysts' own keys).
+pub struct Identity(Box<dyn age::Identity + Send + Sync>, AnalystKey);
 
 static_assertions::assert_not_impl_any!(Identity: fmt::Debug, fmt::Display, Clone);
 
 impl Identity {
     pub fn as_age(&self) -> &dyn age::Identity {
         &*self.0
+    }
+
+    /// The public key this identity opens.
+    pub fn recipient(&self) -> &AnalystKey {
+        &self.1
     }
 }
 

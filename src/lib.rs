@@ -28,6 +28,7 @@ pub mod answers;
 pub mod bundle;
 #[cfg(feature = "server")]
 pub mod config;
+pub mod desk;
 pub mod document;
 pub mod escape;
 #[cfg(feature = "server")]

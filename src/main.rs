@@ -1,6 +1,6 @@
 //! The `salama` command: `serve`, `demo`, `export`, `purge`, `status` on
-//! the server; `keygen` and `open` on the analysts' offline workstation
-//! (the only commands in the `--no-default-features` build).
+//! the server; `keygen`, `open` and `desk` on the analysts' offline
+//! workstation (the only commands in the `--no-default-features` build).
 #![forbid(unsafe_code)]
 
 use anyhow::{Context, Result, bail};
@@ -66,6 +66,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The analyst's desk: every bundle in one sealed ledger, a page on
+    /// 127.0.0.1 to assess each URL once, and the exports hotlines exchange.
+    Desk(desk::DeskArgs),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
             identity,
             out,
         } => open(&bundle, &identity, &out),
+        Command::Desk(a) => desk::run(a),
     };
     match result {
         Ok(code) => code,
@@ -576,5 +580,160 @@ mod server {
             }
         }
         Ok(ExitCode::from(s.exit_code()))
+    }
+}
+
+mod desk {
+    use super::*;
+    use clap::{Args, Subcommand};
+    use salama::desk::disk::Disk;
+    use salama::desk::import::{self, Imported};
+    use salama::desk::serve;
+    use salama::escape::terminal;
+    use salama::report::Lang;
+
+    #[derive(Args)]
+    pub struct DeskArgs {
+        /// The ledger's directory (made on first use; only ever sealed to your keys).
+        #[arg(long, global = true)]
+        ledger: Option<PathBuf>,
+        /// An analyst identity file (repeat for retired keys). The ledger is
+        /// sealed to the public keys of these identities.
+        #[arg(long, short = 'i', global = true)]
+        identity: Vec<PathBuf>,
+        /// Where the page writes exports (default: LEDGER/../desk-exports).
+        #[arg(long)]
+        exports: Option<PathBuf>,
+        /// The answers signing key (`K.sign` from `salama keygen`), to write
+        /// the follow-up answers file.
+        #[arg(long)]
+        signing_key: Option<PathBuf>,
+        /// The name assessments are recorded under (default: your key id).
+        #[arg(long)]
+        analyst: Option<String>,
+        /// The port on 127.0.0.1 (default: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The page's first language: ar, fr or en.
+        #[arg(long, default_value = "en")]
+        lang: String,
+        #[command(subcommand)]
+        action: Option<DeskAction>,
+    }
+
+    #[derive(Subcommand)]
+    enum DeskAction {
+        /// Verify, decrypt and import bundles into the ledger, then exit.
+        Import {
+            /// The bundle file(s) made by `salama export`.
+            #[arg(required = true)]
+            bundle: Vec<PathBuf>,
+        },
+    }
+
+    pub fn run(a: DeskArgs) -> Result<ExitCode> {
+        let Some(ledger_dir) = a.ledger.clone() else {
+            bail!("give the ledger's directory with --ledger DIR (it is made on first use)");
+        };
+        if a.identity.is_empty() {
+            bail!("give your identity file with -i (the ledger is sealed to its public key)");
+        }
+        let mut identities = Vec::new();
+        for f in &a.identity {
+            identities.extend(keys::load_identities(f, || {
+                passphrase::ask_existing(&f.display().to_string())
+            })?);
+        }
+        let (mut disk, mut ledger) =
+            Disk::open(&ledger_dir, &identities).context("cannot open the ledger")?;
+        let today = salama::desk::today();
+        if let Some(DeskAction::Import { bundle }) = a.action {
+            let mut failed = false;
+            for path in &bundle {
+                let shown = terminal(&path.display().to_string()).into_owned();
+                match import::import(path, &identities, &mut disk, &mut ledger, &today) {
+                    Ok(Imported::New {
+                        digest,
+                        added,
+                        duplicates,
+                        already_assessed,
+                    }) => {
+                        eprintln!(
+                            "salama: {shown}: imported {added} reports and additions ({duplicates} already in the ledger); {} of its URLs were already assessed. Once triaged, the operator may purge it with this digest:",
+                            already_assessed.len()
+                        );
+                        println!("{digest}  {shown}");
+                    }
+                    Ok(Imported::Again { digest, day }) => {
+                        eprintln!("salama: {shown}: already imported on {day}; nothing to do");
+                        println!("{digest}  {shown}");
+                    }
+                    Err(e) => {
+                        failed = true;
+                        eprintln!("salama: error: {}", terminal(&e.to_string()));
+                        if let import::ImportError::Bad { bad, .. } = &e {
+                            for (id, why) in bad {
+                                eprintln!("salama:   {}: {why}", terminal(id));
+                            }
+                        }
+                    }
+                }
+            }
+            return Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+
+        let lang = Lang::from_id(&a.lang).context("--lang must be ar, fr or en")?;
+        let signer = match &a.signing_key {
+            None => None,
+            Some(p) => Some(salama::desk::export::Signer {
+                key: keys::signing::load(p, || passphrase::ask_existing(&p.display().to_string()))?,
+                path: p.clone(),
+            }),
+        };
+        let analyst = a
+            .analyst
+            .clone()
+            .unwrap_or_else(|| identities[0].recipient().id().to_string());
+        let exports = a.exports.clone().unwrap_or_else(|| {
+            ledger_dir
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("desk-exports")
+        });
+        let desk = serve::Desk {
+            disk,
+            ledger,
+            identities,
+            analyst,
+            exports,
+            signer,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .context("cannot start the desk's runtime")?;
+        rt.block_on(async move {
+            let (listener, addr) = serve::bind(a.port)
+                .await
+                .context("cannot listen on 127.0.0.1")?;
+            let secret = serve::new_secret();
+            eprintln!(
+                "salama: the desk is open for this workstation's browser only. Open this address (it holds a secret: do not share it):"
+            );
+            println!("http://{addr}/{}/{}/", &*secret, lang.id());
+            std::io::stdout().flush().ok();
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            serve::run(listener, desk, secret, lang, stop)
+                .await
+                .context("the desk stopped")?;
+            eprintln!("salama: desk closed; everything saved is in the ledger");
+            Ok(ExitCode::SUCCESS)
+        })
     }
 }

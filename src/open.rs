@@ -68,6 +68,8 @@ fn decrypt(blob: &[u8], identities: &[Identity]) -> Result<Document, String> {
 /// A bundle read and decrypted in memory.
 pub struct Opened {
     pub digest: BundleDigest,
+    /// The follow-up salt of the server that made the bundle (version 2 on).
+    pub salt: Option<crate::answers::Salt>,
     /// (entry id, report), oldest day first.
     pub good: Vec<(String, Document)>,
     /// Entries that could not be trusted or decrypted, with the reason.
@@ -118,6 +120,7 @@ pub fn read_and_decrypt<R: Read>(input: R, identities: &[Identity]) -> Result<Op
     good.sort_by(|a, b| (a.1.received(), a.1.receipt()).cmp(&(b.1.received(), b.1.receipt())));
     Ok(Opened {
         digest: verified.digest,
+        salt: verified.manifest.salt(),
         good,
         bad,
     })

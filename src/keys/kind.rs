@@ -109,10 +109,13 @@ pub(super) fn parse_identities(text: &[u8]) -> Option<Vec<Identity>> {
         }
         let upper = Zeroizing::new(line.to_ascii_uppercase());
         if upper.starts_with("AGE-SECRET-KEY-PQ-1") {
-            ids.push(Identity(Box::new(HybridIdentity::parse(line)?)));
+            let id = HybridIdentity::parse(line)?;
+            let public = AnalystKey::parse(&id.recipient()).ok()?;
+            ids.push(Identity(Box::new(id), public));
         } else if upper.starts_with("AGE-SECRET-KEY-1") {
             let id = age::x25519::Identity::from_str(line).ok()?;
-            ids.push(Identity(Box::new(id)));
+            let public = AnalystKey::parse(&id.to_public().to_string()).ok()?;
+            ids.push(Identity(Box::new(id), public));
         } else {
             return None;
         }

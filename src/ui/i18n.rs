@@ -10,9 +10,27 @@ use std::sync::LazyLock;
 
 /// Each language's Fluent sources, in the order of [`Lang::ALL`].
 pub const SOURCES: [(Lang, &[&str]); 3] = [
-    (Lang::Ar, &[include_str!("locales/ar.ftl")]),
-    (Lang::Fr, &[include_str!("locales/fr.ftl")]),
-    (Lang::En, &[include_str!("locales/en.ftl")]),
+    (
+        Lang::Ar,
+        &[
+            include_str!("locales/ar.ftl"),
+            include_str!("locales/desk-ar.ftl"),
+        ],
+    ),
+    (
+        Lang::Fr,
+        &[
+            include_str!("locales/fr.ftl"),
+            include_str!("locales/desk-fr.ftl"),
+        ],
+    ),
+    (
+        Lang::En,
+        &[
+            include_str!("locales/en.ftl"),
+            include_str!("locales/desk-en.ftl"),
+        ],
+    ),
 ];
 
 type Bundle = FluentBundle<FluentResource>;
@@ -116,6 +134,15 @@ mod tests {
                 args.set("max", 4000);
                 args.set("org", "Org");
                 args.set("accounts", "yes");
+                // The desk's.
+                for name in [
+                    "added", "dupes", "total", "bundles", "reports", "urls", "assessed",
+                ] {
+                    args.set(name, 2);
+                }
+                for name in ["digest", "day", "as", "by", "why"] {
+                    args.set(name, "x");
+                }
                 let out = b.format_pattern(m.value().unwrap(), Some(&args), &mut errors);
                 assert!(errors.is_empty(), "{}:{id}: {errors:?}", lang.id());
                 assert!(!out.trim().is_empty());

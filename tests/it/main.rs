@@ -5,6 +5,7 @@
 mod build;
 mod core;
 mod crash;
+mod desk;
 mod flood;
 mod full;
 mod hostile;
