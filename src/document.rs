@@ -626,14 +626,16 @@ mod tests {
         );
     }
 
+    /// `s` (ending `"pad":""}`) padded with spaces to 1024 bytes.
+    fn pad(s: &str) -> Vec<u8> {
+        let mut v = s.as_bytes().to_vec();
+        let at = v.len() - 2;
+        v.splice(at..at, std::iter::repeat_n(b' ', 1024 - s.len()));
+        v
+    }
+
     #[test]
     fn documents_of_other_versions_or_shapes_are_refused() {
-        let pad = |s: &str| {
-            let mut v = s.as_bytes().to_vec();
-            let at = v.len() - 2;
-            v.splice(at..at, std::iter::repeat_n(b' ', 1024 - s.len()));
-            v
-        };
         let doc = pad(r#"{"v":3,"pad":""}"#);
         assert!(matches!(
             Document::decode(&doc),
@@ -665,12 +667,6 @@ mod tests {
     /// a spreadsheet or the triage page as a report.
     #[test]
     fn a_forged_version_1_document_is_refused() {
-        let pad = |s: &str| {
-            let mut v = s.as_bytes().to_vec();
-            let at = v.len() - 2;
-            v.splice(at..at, std::iter::repeat_n(b' ', 1024 - s.len()));
-            v
-        };
         let v1 = |urls: &str| {
             format!(
                 r#"{{"v":1,"receipt":"0123-4567-89AB","received":"2026-01-01","language":"en","category":"grooming","urls":{urls},"where_seen":null,"description":"","pad":""}}"#

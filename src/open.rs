@@ -24,9 +24,10 @@ use crate::report::{Answer, Document, Kind};
 use accounts::AccountRow;
 use maud::{DOCTYPE, Markup, html};
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -36,8 +37,14 @@ pub enum OpenError {
     Read(PathBuf, std::io::Error),
     #[error("{0}")]
     Bundle(#[from] BundleError),
-    #[error("cannot write the outputs in {0}: {1}")]
+    #[error("cannot write the outputs in {}: {}", shown_path(.0), .1)]
     Write(PathBuf, std::io::Error),
+    #[error(
+        "will not write plaintext into {}: {}. Give --out a path that does not exist yet: salama creates it, mode 0700",
+        shown_path(.0),
+        .1
+    )]
+    OutDir(PathBuf, &'static str),
 }
 
 /// A report as written to `reports.jsonl`: the bundle entry id, then the
@@ -151,6 +158,8 @@ pub fn open(
     identities: &[Identity],
     out: &Path,
 ) -> Result<Vec<BundleOutcome>, OpenError> {
+    // Before the slow part: an unusable --out is said at once.
+    let dir = OutDir::prepare(out)?;
     let mut all_good = Vec::new();
     let mut outcomes = Vec::new();
     let mut all_bad = BTreeMap::new();
@@ -170,19 +179,87 @@ pub fn open(
     }
     all_good.sort_by(|a, b| (a.1.received(), a.1.receipt()).cmp(&(b.1.received(), b.1.receipt())));
     let digests: Vec<BundleDigest> = outcomes.iter().map(|o| o.digest).collect();
-    write_outputs(out, &all_good, &digests, &all_bad)
+    write_outputs(&dir, &all_good, &digests, &all_bad)
         .map_err(|e| OpenError::Write(out.into(), e))?;
     Ok(outcomes)
 }
 
-fn private_file(path: &Path) -> std::io::Result<BufWriter<File>> {
-    let f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    Ok(BufWriter::new(f))
+/// The `--out` directory, held open: every output is created inside the
+/// very directory that was checked, whatever happens to its path.
+///
+/// Plaintext goes only into a directory that only the analyst can enter
+/// and that holds nothing else: a new one (created 0700), or an existing
+/// one that is already empty, the analyst's and exactly 0700. Anything
+/// else is refused, never changed: chmod-ing an existing directory would
+/// not revoke what others opened or learned while it was readable, and a
+/// directory with files in it may hold a symlink or a hard link planted
+/// where an output will go.
+struct OutDir {
+    fd: OwnedFd,
+}
+
+impl OutDir {
+    fn prepare(out: &Path) -> Result<OutDir, OpenError> {
+        use rustix::fs::{Mode, OFlags};
+        let refuse = |why| OpenError::OutDir(out.into(), why);
+        let io = |e: std::io::Error| OpenError::Write(out.into(), e);
+        match fs::DirBuilder::new().mode(0o700).create(out) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Missing parents are made private too.
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(out)
+                    .map_err(io)?;
+            }
+            Err(e) => return Err(io(e)),
+        }
+        let fd = rustix::fs::open(
+            out,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| match e {
+            rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => {
+                refuse("it is a symbolic link or not a directory")
+            }
+            e => io(e.into()),
+        })?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| io(e.into()))?;
+        if st.st_uid != rustix::process::geteuid().as_raw() {
+            return Err(refuse("the directory belongs to another user"));
+        }
+        if st.st_mode & 0o7777 != 0o700 {
+            return Err(refuse(
+                "the directory exists and its mode is not 0700 (salama does not change it)",
+            ));
+        }
+        let mut entries = rustix::fs::Dir::read_from(&fd).map_err(|e| io(e.into()))?;
+        for e in &mut entries {
+            let e = e.map_err(|e| io(e.into()))?;
+            if ![&b"."[..], b".."].contains(&e.file_name().to_bytes()) {
+                return Err(refuse(
+                    "the directory is not empty (an earlier run's outputs, or a link where an output goes)",
+                ));
+            }
+        }
+        Ok(OutDir { fd })
+    }
+
+    /// A new file `name`, mode 0600: never an existing file, never through
+    /// a symbolic link.
+    fn create(&self, name: &str) -> std::io::Result<BufWriter<File>> {
+        use rustix::fs::{Mode, OFlags};
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )?;
+        Ok(BufWriter::new(File::from(fd)))
+    }
 }
 
 /// Each distinct normalised URL and how many reports name it.
@@ -216,17 +293,12 @@ fn write_urls_csv<W: Write>(out: W, urls: &[(String, usize)]) -> std::io::Result
 }
 
 fn write_outputs(
-    out: &Path,
+    out: &OutDir,
     good: &[(String, Document)],
     digests: &[BundleDigest],
     bad: &BTreeMap<String, String>,
 ) -> std::io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(out)?;
-
-    let mut jsonl = private_file(&out.join("reports.jsonl"))?;
+    let mut jsonl = out.create("reports.jsonl")?;
     for (id, doc) in good {
         serde_json::to_writer(&mut jsonl, &Row { id, doc })?;
         jsonl.write_all(b"\n")?;
@@ -234,12 +306,12 @@ fn write_outputs(
     jsonl.flush()?;
 
     let urls = url_counts(good);
-    write_urls_csv(private_file(&out.join("urls.csv"))?, &urls)?;
+    write_urls_csv(out.create("urls.csv")?, &urls)?;
 
     let accounts = accounts::account_counts(good);
-    accounts::write_csv(private_file(&out.join("accounts.csv"))?, &accounts)?;
+    accounts::write_csv(out.create("accounts.csv")?, &accounts)?;
 
-    let mut html = private_file(&out.join("index.html"))?;
+    let mut html = out.create("index.html")?;
     html.write_all(
         triage_page(good, &urls, &accounts, digests, bad)
             .into_string()
@@ -396,6 +468,58 @@ fn triage_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &Path) -> u32 {
+        fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    /// Issue 13, item 6: outputs only as new files in a private directory.
+    #[test]
+    fn outputs_go_only_into_new_files_in_a_private_directory() {
+        let t = tempfile::tempdir().unwrap();
+        // New, parents included: 0700.
+        let new = t.path().join("a/b/out");
+        let dir = OutDir::prepare(&new).unwrap();
+        assert_eq!((mode(&new), mode(&t.path().join("a"))), (0o700, 0o700));
+        let mut f = dir.create("reports.jsonl").unwrap();
+        f.write_all(b"x").unwrap();
+        drop(f);
+        assert_eq!(mode(&new.join("reports.jsonl")), 0o600);
+        // Never an existing file, never through a symlink (even dangling).
+        assert!(dir.create("reports.jsonl").is_err());
+        let elsewhere = t.path().join("elsewhere");
+        std::os::unix::fs::symlink(&elsewhere, new.join("urls.csv")).unwrap();
+        assert!(dir.create("urls.csv").is_err());
+        assert!(!elsewhere.exists());
+        fs::write(&elsewhere, "keep").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, new.join("index.html")).unwrap();
+        assert!(dir.create("index.html").is_err());
+        assert_eq!(fs::read_to_string(&elsewhere).unwrap(), "keep");
+        // Now holding files: refused as a whole next time.
+        assert!(matches!(
+            OutDir::prepare(&new),
+            Err(OpenError::OutDir(_, why)) if why.contains("not empty")
+        ));
+        // An existing empty directory: only if already 0700; never chmod-ed.
+        let open_dir = t.path().join("shared");
+        fs::create_dir(&open_dir).unwrap();
+        fs::set_permissions(&open_dir, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(matches!(
+            OutDir::prepare(&open_dir),
+            Err(OpenError::OutDir(_, why)) if why.contains("0700")
+        ));
+        assert_eq!(mode(&open_dir), 0o755);
+        fs::set_permissions(&open_dir, fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(OutDir::prepare(&open_dir).is_ok());
+        // --out itself a symlink to a private, empty directory: refused.
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&open_dir, &link).unwrap();
+        assert!(matches!(
+            OutDir::prepare(&link),
+            Err(OpenError::OutDir(_, why)) if why.contains("symbolic link")
+        ));
+    }
 
     #[test]
     fn urls_csv_cells_never_run_in_a_spreadsheet() {

@@ -165,3 +165,71 @@ fn a_forged_document_is_a_bad_entry_and_no_formula_reaches_an_output() {
         assert!(!text.contains("=cmd"), "{}: {text}", f.display());
     }
 }
+
+/// Issue 13, item 6: plaintext only into new files in a private directory.
+#[test]
+fn open_writes_plaintext_only_as_new_files_in_a_private_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let bundle = Path::new(VECTORS).join("bundle.tar");
+    let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
+
+    // An earlier run's reports.jsonl, readable by all: kept as it is.
+    let earlier = t.path().join("earlier");
+    std::fs::create_dir(&earlier).unwrap();
+    std::fs::set_permissions(&earlier, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(earlier.join("reports.jsonl"), "old\n").unwrap();
+    std::fs::set_permissions(
+        earlier.join("reports.jsonl"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let (ok, digest, err) = open(&bundle, &[&identity()], &earlier);
+    assert!(!ok && digest.is_empty());
+    assert!(err.contains("will not write plaintext into"), "{err}");
+    assert!(err.contains("not empty"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(earlier.join("reports.jsonl")).unwrap(),
+        "old\n"
+    );
+
+    // A symlink where an output goes: nothing written through it.
+    let planted = t.path().join("planted");
+    std::fs::create_dir(&planted).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let target = t.path().join("world-readable.html");
+    std::os::unix::fs::symlink(&target, planted.join("index.html")).unwrap();
+    let (ok, _, err) = open(&bundle, &[&identity()], &planted);
+    assert!(!ok, "{err}");
+    assert!(!target.exists());
+    assert!(
+        files_under(&planted)
+            .iter()
+            .all(|f| f.ends_with("index.html"))
+    );
+
+    // An existing 0755 directory: refused, and left 0755.
+    let shared = t.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (ok, _, err) = open(&bundle, &[&identity()], &shared);
+    assert!(!ok);
+    assert!(err.contains("mode is not 0700"), "{err}");
+    assert_eq!(mode(&shared), 0o755);
+    assert!(files_under(&shared).is_empty());
+
+    // A new path: created 0700, each output 0600.
+    let fresh = t.path().join("fresh");
+    let (ok, digest, err) = open(&bundle, &[&identity()], &fresh);
+    assert!(ok, "{err}");
+    assert!(!digest.is_empty());
+    assert_eq!(mode(&fresh), 0o700);
+    let outputs = files_under(&fresh);
+    assert_eq!(outputs.len(), 4);
+    for f in outputs {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    // Opening again into it is refused: nothing is overwritten.
+    let (ok, _, err) = open(&bundle, &[&identity()], &fresh);
+    assert!(!ok && err.contains("not empty"), "{err}");
+}
