@@ -245,6 +245,8 @@ impl Meta {
 struct Book {
     meta: Mutex<Meta>,
     tree: sled::Tree,
+    /// `DATA/store`, whose files' times [`day_times_all`] blurs.
+    dir: PathBuf,
     /// Serialises checkpoints, so the newest one is the last one written.
     checkpoint: Mutex<()>,
 }
@@ -258,10 +260,16 @@ impl Book {
         f(&mut self.meta.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// Write the counters and have sled write them out now (sled's own
+    /// timed flushing is off, see [`Store::open`]), then bring sled's files
+    /// to day resolution: sled writes only here and in the admin paths,
+    /// each followed by [`day_times_all`].
     fn checkpoint(&self) -> sled::Result<()> {
         let _one = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
         let meta = self.get();
         self.tree.insert(META_KEY, meta.encode().as_slice())?;
+        self.tree.flush()?;
+        day_times_all(&self.dir);
         Ok(())
     }
 
@@ -373,6 +381,9 @@ impl Store {
             .path(&dir)
             // sled holds only bookkeeping: a few entries, a small cache.
             .cache_capacity(8 << 20)
+            // No timed background writes: sled writes when we flush, and
+            // each flush is followed by bringing its files' times to the day.
+            .flush_every_ms(None)
             .open()
             .map_err(|e| match e {
                 // sled wraps a held file lock as ErrorKind::Other with this
@@ -422,6 +433,7 @@ impl Store {
         let book = Arc::new(Book {
             meta: Mutex::new(meta),
             tree,
+            dir: dir.clone(),
             checkpoint: Mutex::new(()),
         });
         book.checkpoint().map_err(sled_err)?;
@@ -470,6 +482,7 @@ impl Store {
         // never syncs: make them durable before the log that points at them.
         sync_sled_blobs(&self.dir.join("blobs"))?;
         File::open(self.dir.join("db"))?.sync_data()?;
+        day_times_all(&self.dir);
         Ok(())
     }
 
@@ -742,6 +755,7 @@ impl Store {
 /// moment, then the counters, then the acknowledgements.
 fn group_commit(mut log: segment::Appender, book: Arc<Book>, rx: mpsc::Receiver<Put>) {
     let mut last_checkpoint = Instant::now();
+    let mut last_tick = Instant::now();
     let mut checkpoint_due = false;
     loop {
         match rx.recv_timeout(CHECKPOINT_EVERY) {
@@ -753,6 +767,9 @@ fn group_commit(mut log: segment::Appender, book: Arc<Book>, rx: mpsc::Receiver<
                 for p in group {
                     let _ = p.ack.send(result.clone());
                 }
+                // Acknowledged first: this only blurs the time the write
+                // left on the segment (to the day), it adds no durability.
+                log.day_times();
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -763,6 +780,16 @@ fn group_commit(mut log: segment::Appender, book: Arc<Book>, rx: mpsc::Receiver<
         if checkpoint_due && last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
             checkpoint_due = book.checkpoint().is_err();
             last_checkpoint = Instant::now();
+        }
+        // No program can set a file's inode change time (ctime), and
+        // setting the other times changes it: so set them every second,
+        // reports or not. The ctime of every store file is then the last
+        // such tick (while serving, within a second of now; after a stop,
+        // the stop), never the arrival of the latest report.
+        if last_tick.elapsed() >= CHECKPOINT_EVERY {
+            log.day_times();
+            day_times_all(&book.dir);
+            last_tick = Instant::now();
         }
     }
 }
@@ -784,6 +811,26 @@ fn commit_group(
         m.pending_bytes += bytes;
     });
     Ok(())
+}
+
+/// Set the access and modification times of `DATA/store`, every file in
+/// it and in its subdirectories (segments, sled's blobs) to the start of
+/// today (UTC), so that they say on which day the store was last written,
+/// not when. (ctime cannot be set; SECURITY.md says what it shows.)
+fn day_times_all(dir: &Path) {
+    fn walk(dir: &Path, depth: u8) {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let path = e.path();
+                if depth > 0 && e.file_type().is_ok_and(|t| t.is_dir()) {
+                    walk(&path, depth - 1);
+                }
+                crate::follow_up::store::day_times(&path);
+            }
+        }
+        crate::follow_up::store::day_times(dir);
+    }
+    walk(dir, 1);
 }
 
 /// sled writes values too large for its log (a big bundle's record list)
@@ -900,6 +947,52 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(unknown, Err(StoreError::UnknownDigest(_))));
+    }
+
+    /// After a report, every file of the store (segments, sled's files)
+    /// and its directories carry the start of today as their times: the
+    /// day is all they tell.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn store_file_times_are_days() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Quota::default()).unwrap();
+        let midnight = i64::from(crate::follow_up::store::today()) * 86_400;
+        let check = |when: &str| {
+            // ctime cannot be set: it is at most about a second old,
+            // whether a report came or not (the ticks).
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let seg = dir.path().join("store/segments");
+            let ctime = std::fs::metadata(&seg).unwrap().ctime();
+            assert!(
+                now - ctime <= 3,
+                "{when}: segments ctime {ctime}, now {now}"
+            );
+            let mut seen = 0;
+            let mut stack = vec![dir.path().join("store")];
+            while let Some(p) = stack.pop() {
+                let m = std::fs::metadata(&p).unwrap();
+                if m.is_dir() {
+                    stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+                }
+                // The segment and sled's db at least, and the directories.
+                seen += 1;
+                assert_eq!(m.mtime(), midnight, "{when}: {} mtime", p.display());
+                assert_eq!(m.mtime_nsec(), 0, "{when}: {} mtime", p.display());
+                assert_eq!(m.atime(), midnight, "{when}: {} atime", p.display());
+            }
+            assert!(seen >= 4, "{when}: {seen} entries");
+        };
+        store.put(sealed(1)).await.unwrap();
+        // The committer's checkpoint follows within about a second.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        check("after a report and its checkpoint");
+        store.put(sealed(2)).await.unwrap();
+        let (p, _) = export_confirmed(&store, false).await;
+        store.purge(p.digest).unwrap();
+        check("after export and purge");
+        store.close().unwrap();
+        check("after close");
     }
 
     #[test]
