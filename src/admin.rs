@@ -22,6 +22,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub const SOCKET: &str = "admin.sock";
 
@@ -86,8 +87,42 @@ fn read_line<R: BufRead>(r: &mut R) -> io::Result<String> {
     Ok(line)
 }
 
+/// How long the server waits on an admin client. Export holds the store's
+/// admin lock while it streams the bundle, so a client that stops reading
+/// (`salama export` suspended with Ctrl-Z, a hung terminal) must not hold
+/// it, and every purge behind it, for ever: a write that makes no progress
+/// for `write` fails, the export is abandoned (nothing is marked exported)
+/// and the lock is released. `read` bounds the wait for a request and for
+/// the client's confirmation, which comes after it has synced the bundle
+/// to disk; no lock is held during that wait.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub read: Duration,
+    pub write: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            read: Duration::from_secs(300),
+            write: Duration::from_secs(30),
+        }
+    }
+}
+
 /// Serve one admin connection (blocking; run it on a blocking thread).
 pub fn handle_connection(stream: UnixStream, store: &Store) -> io::Result<()> {
+    handle_connection_with(stream, store, Timeouts::default())
+}
+
+/// [`handle_connection`] with other timeouts (for tests).
+pub fn handle_connection_with(
+    stream: UnixStream,
+    store: &Store,
+    timeouts: Timeouts,
+) -> io::Result<()> {
+    stream.set_read_timeout(Some(timeouts.read))?;
+    stream.set_write_timeout(Some(timeouts.write))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = io::BufWriter::with_capacity(64 * 1024, stream);
     let req: Request = match serde_json::from_str(&read_line(&mut reader)?) {
@@ -362,4 +397,63 @@ fn partial_path(out: &Path) -> PathBuf {
         .unwrap_or_default();
     name.push(".partial");
     out.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Quota;
+
+    /// An export whose client stops reading (Ctrl-Z) gives up after the
+    /// write timeout, so a purge waiting for the store is not blocked for
+    /// ever, and nothing is marked exported.
+    #[test]
+    fn a_stalled_export_does_not_block_purges() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Quota::default()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (keys, _) = crate::keys::test_keys(1);
+        // More than a unix socket's buffer holds (about 200 KiB).
+        rt.block_on(async {
+            for n in 0..100u8 {
+                let blob = crate::seal::encrypt(&[n; 8000], &keys).unwrap();
+                store.put(blob).await.unwrap();
+            }
+        });
+        let (server, mut client) = UnixStream::pair().unwrap();
+        let timeouts = Timeouts {
+            read: Duration::from_secs(5),
+            write: Duration::from_millis(500),
+        };
+        let s2 = store.clone();
+        let handler = std::thread::spawn(move || handle_connection_with(server, &s2, timeouts));
+        client
+            .write_all(b"{\"op\":\"export\",\"all\":false}\n")
+            .unwrap();
+        // The client reads nothing from here on; the handler fills the
+        // socket and stalls inside the export.
+        std::thread::sleep(Duration::from_millis(200));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let s3 = store.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(s3.purge(BundleDigest([7; 32])));
+        });
+        let purged = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a purge waited for ever behind a stalled export");
+        assert!(matches!(purged, Err(StoreError::UnknownDigest(_))));
+        let e = handler.join().unwrap().unwrap_err();
+        assert!(
+            matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ),
+            "{e}"
+        );
+        assert_eq!(store.status().pending, 100);
+        assert_eq!(store.status().exported, 0);
+        drop(client);
+    }
 }

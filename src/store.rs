@@ -245,6 +245,8 @@ impl Meta {
 struct Book {
     meta: Mutex<Meta>,
     tree: sled::Tree,
+    /// `DATA/store`, whose files' times [`day_times_all`] blurs.
+    dir: PathBuf,
     /// Serialises checkpoints, so the newest one is the last one written.
     checkpoint: Mutex<()>,
 }
@@ -258,12 +260,48 @@ impl Book {
         f(&mut self.meta.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// Write the counters and have sled write them out now (sled's own
+    /// timed flushing is off, see [`Store::open`]), then bring sled's files
+    /// to day resolution: sled writes only here and in the admin paths,
+    /// each followed by [`day_times_all`].
     fn checkpoint(&self) -> sled::Result<()> {
         let _one = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
         let meta = self.get();
         self.tree.insert(META_KEY, meta.encode().as_slice())?;
+        self.tree.flush()?;
+        day_times_all(&self.dir);
         Ok(())
     }
+
+    /// Lower the counters for a purge and record that they were lowered,
+    /// in one sled batch: the checkpoint never holds the one without the
+    /// other. Memory follows only once the batch is applied, and no other
+    /// checkpoint can write an older copy in between.
+    fn lower_for_purge(
+        &self,
+        marker: &[u8],
+        count: u64,
+        f: impl FnOnce(&mut Meta),
+    ) -> sled::Result<()> {
+        let _one = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
+        let mut meta = self.meta.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next = *meta;
+        f(&mut next);
+        let mut batch = sled::Batch::default();
+        batch.insert(META_KEY, next.encode().as_slice());
+        batch.insert(marker, &count.to_be_bytes());
+        self.tree.apply_batch(batch)?;
+        *meta = next;
+        Ok(())
+    }
+}
+
+/// In tree `meta`, beside the counters: `purging/` + a bundle digest marks
+/// a purge whose counters are already lowered (its value: how many reports
+/// it counted). A purge that stops anywhere after that, by an error or a
+/// crash, and is run again finds the mark and does not count twice.
+fn purging_key(digest: &BundleDigest) -> Vec<u8> {
+    [&b"purging/"[..], &digest.0[..]].concat()
 }
 
 /// A bundle's records as sled keeps them for its purge:
@@ -310,6 +348,9 @@ pub struct Store {
     admin: Mutex<()>,
     /// Carried in every bundle's manifest, so the analysts can answer.
     follow_up_salt: crate::answers::Salt,
+    /// The purge step at which a test wants the purge to fail (0: none).
+    #[cfg(test)]
+    purge_fault: std::sync::atomic::AtomicU8,
 }
 
 /// A bundle written but not yet confirmed: its reports become "exported"
@@ -341,6 +382,9 @@ impl Store {
             .path(&dir)
             // sled holds only bookkeeping: a few entries, a small cache.
             .cache_capacity(8 << 20)
+            // No timed background writes: sled writes when we flush, and
+            // each flush is followed by bringing its files' times to the day.
+            .flush_every_ms(None)
             .open()
             .map_err(|e| match e {
                 // sled wraps a held file lock as ErrorKind::Other with this
@@ -390,6 +434,7 @@ impl Store {
         let book = Arc::new(Book {
             meta: Mutex::new(meta),
             tree,
+            dir: dir.clone(),
             checkpoint: Mutex::new(()),
         });
         book.checkpoint().map_err(sled_err)?;
@@ -413,6 +458,8 @@ impl Store {
             quota,
             admin: Mutex::new(()),
             follow_up_salt,
+            #[cfg(test)]
+            purge_fault: Default::default(),
         }))
     }
 
@@ -436,6 +483,7 @@ impl Store {
         // never syncs: make them durable before the log that points at them.
         sync_sled_blobs(&self.dir.join("blobs"))?;
         File::open(self.dir.join("db"))?.sync_data()?;
+        day_times_all(&self.dir);
         Ok(())
     }
 
@@ -577,22 +625,33 @@ impl Store {
                 live.push((*id, *at));
             }
         }
-        // Count them gone and checkpoint before erasing. A crash half-way
-        // leaves some live, and purging again counts only those; the
-        // checkpoint also keeps start-up from walking over erased records.
-        // A bundle confirmed just before a crash may hold records still
-        // counted as pending.
-        self.book.update(|m| {
-            for (_, at) in &live {
-                if at.position() >= m.exported_to {
-                    m.pending = m.pending.saturating_sub(1);
-                    m.pending_bytes = m.pending_bytes.saturating_sub(u64::from(at.len));
-                } else {
-                    m.exported = m.exported.saturating_sub(1);
-                }
+        // Count them gone, together with a mark saying so, durably, before
+        // erasing: the checkpoint keeps start-up from walking over erased
+        // records, and the mark keeps a purge that stopped after this point
+        // (an error, a crash) from counting the same records again when it
+        // is run again. A bundle confirmed just before a crash may hold
+        // records still counted as pending.
+        let marker = purging_key(&digest);
+        let n = match self.sled(self.book.tree.get(&marker))? {
+            Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
+            None => {
+                let n = live.len() as u64;
+                let lowered = self.book.lower_for_purge(&marker, n, |m| {
+                    for (_, at) in &live {
+                        if at.position() >= m.exported_to {
+                            m.pending = m.pending.saturating_sub(1);
+                            m.pending_bytes = m.pending_bytes.saturating_sub(u64::from(at.len));
+                        } else {
+                            m.exported = m.exported.saturating_sub(1);
+                        }
+                    }
+                });
+                self.sled(lowered)?;
+                self.sync_sled()?;
+                n
             }
-        });
-        self.sync_book()?;
+        };
+        self.fault(1)?;
         // Blobs first, durably, then the marks: "erased" must never stand
         // over a blob that is still there. Already-marked records are wiped
         // again in case an earlier purge stopped between the two.
@@ -600,17 +659,38 @@ impl Store {
             log.wipe(id, *at)?;
         }
         log.sync()?;
+        self.fault(2)?;
         for (_, at) in &live {
             log.mark_erased(*at)?;
         }
         log.sync()?;
-        let n = live.len() as u64;
+        self.fault(3)?;
         self.sled(self.purged.insert(digest.0, &n.to_be_bytes()))?;
         self.sled(self.bundles.remove(digest.0))?;
+        self.sled(self.book.tree.remove(&marker))?;
         self.sync_book()?;
         let touched: HashSet<u32> = records.iter().map(|(_, at)| at.seg).collect();
         self.delete_emptied_segments(&mut log, touched)?;
         Ok(n)
+    }
+
+    /// Fail here if a test asked for it: step 1, the counters are lowered;
+    /// 2, the blobs are wiped; 3, the records are marked erased.
+    #[cfg(test)]
+    fn fault(&self, step: u8) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        if self.purge_fault.load(Ordering::SeqCst) == step {
+            return Err(StoreError::Io(io::Error::other(format!(
+                "injected failure at purge step {step}"
+            ))));
+        }
+        Ok(())
+    }
+
+    #[cfg(not(test))]
+    #[inline(always)]
+    fn fault(&self, _step: u8) -> Result<(), StoreError> {
+        Ok(())
     }
 
     /// Delete the segments among `touched` with no live record left, if
@@ -677,6 +757,7 @@ impl Store {
 /// moment, then the counters, then the acknowledgements.
 fn group_commit(mut log: segment::Appender, book: Arc<Book>, rx: mpsc::Receiver<Put>) {
     let mut last_checkpoint = Instant::now();
+    let mut last_tick = Instant::now();
     let mut checkpoint_due = false;
     loop {
         match rx.recv_timeout(CHECKPOINT_EVERY) {
@@ -688,6 +769,9 @@ fn group_commit(mut log: segment::Appender, book: Arc<Book>, rx: mpsc::Receiver<
                 for p in group {
                     let _ = p.ack.send(result.clone());
                 }
+                // Acknowledged first: this only blurs the time the write
+                // left on the segment (to the day), it adds no durability.
+                log.day_times();
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -698,6 +782,16 @@ fn group_commit(mut log: segment::Appender, book: Arc<Book>, rx: mpsc::Receiver<
         if checkpoint_due && last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
             checkpoint_due = book.checkpoint().is_err();
             last_checkpoint = Instant::now();
+        }
+        // No program can set a file's inode change time (ctime), and
+        // setting the other times changes it: so set them every second,
+        // reports or not. The ctime of every store file is then the last
+        // such tick (while serving, within a second of now; after a stop,
+        // the stop), never the arrival of the latest report.
+        if last_tick.elapsed() >= CHECKPOINT_EVERY {
+            log.day_times();
+            day_times_all(&book.dir);
+            last_tick = Instant::now();
         }
     }
 }
@@ -719,6 +813,26 @@ fn commit_group(
         m.pending_bytes += bytes;
     });
     Ok(())
+}
+
+/// Set the access and modification times of `DATA/store`, every file in
+/// it and in its subdirectories (segments, sled's blobs) to the start of
+/// today (UTC), so that they say on which day the store was last written,
+/// not when. (ctime cannot be set; SECURITY.md says what it shows.)
+fn day_times_all(dir: &Path) {
+    fn walk(dir: &Path, depth: u8) {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let path = e.path();
+                if depth > 0 && e.file_type().is_ok_and(|t| t.is_dir()) {
+                    walk(&path, depth - 1);
+                }
+                crate::follow_up::store::day_times(&path);
+            }
+        }
+        crate::follow_up::store::day_times(dir);
+    }
+    walk(dir, 1);
 }
 
 /// sled writes values too large for its log (a big bundle's record list)
@@ -835,6 +949,52 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(unknown, Err(StoreError::UnknownDigest(_))));
+    }
+
+    /// After a report, every file of the store (segments, sled's files)
+    /// and its directories carry the start of today as their times: the
+    /// day is all they tell.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn store_file_times_are_days() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Quota::default()).unwrap();
+        let midnight = i64::from(crate::follow_up::store::today()) * 86_400;
+        let check = |when: &str| {
+            // ctime cannot be set: it is at most about a second old,
+            // whether a report came or not (the ticks).
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let seg = dir.path().join("store/segments");
+            let ctime = std::fs::metadata(&seg).unwrap().ctime();
+            assert!(
+                now - ctime <= 3,
+                "{when}: segments ctime {ctime}, now {now}"
+            );
+            let mut seen = 0;
+            let mut stack = vec![dir.path().join("store")];
+            while let Some(p) = stack.pop() {
+                let m = std::fs::metadata(&p).unwrap();
+                if m.is_dir() {
+                    stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+                }
+                // The segment and sled's db at least, and the directories.
+                seen += 1;
+                assert_eq!(m.mtime(), midnight, "{when}: {} mtime", p.display());
+                assert_eq!(m.mtime_nsec(), 0, "{when}: {} mtime", p.display());
+                assert_eq!(m.atime(), midnight, "{when}: {} atime", p.display());
+            }
+            assert!(seen >= 4, "{when}: {seen} entries");
+        };
+        store.put(sealed(1)).await.unwrap();
+        // The committer's checkpoint follows within about a second.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        check("after a report and its checkpoint");
+        store.put(sealed(2)).await.unwrap();
+        let (p, _) = export_confirmed(&store, false).await;
+        store.purge(p.digest).unwrap();
+        check("after export and purge");
+        store.close().unwrap();
+        check("after close");
     }
 
     #[test]
@@ -1063,6 +1223,66 @@ mod tests {
             .unwrap()
             .0;
         assert_eq!(p.count, 1);
+    }
+
+    /// A purge that fails after lowering the counters, after wiping, or
+    /// after marking, then is run again, in the same process or after a
+    /// restart: every report is counted gone exactly once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_purge_that_fails_half_way_and_runs_again_counts_once() {
+        use std::sync::atomic::Ordering;
+        for step in 1..=3u8 {
+            for restart in [false, true] {
+                let dir = tempfile::tempdir().unwrap();
+                let mut store = Store::open(dir.path(), Quota::default()).unwrap();
+                for n in 0..5 {
+                    store.put(sealed(n)).await.unwrap();
+                }
+                let (p, _) = export_confirmed(&store, false).await;
+                // Another bundle of three stays exported, and two more
+                // reports stay pending: counting the purged five twice
+                // would show in both.
+                for n in 5..8 {
+                    store.put(sealed(n)).await.unwrap();
+                }
+                export_confirmed(&store, false).await;
+                store.put(sealed(8)).await.unwrap();
+                store.put(sealed(9)).await.unwrap();
+                let pending_bytes = store.status().pending_bytes;
+                let before = store.status();
+                assert_eq!((before.pending, before.exported), (2, 8));
+
+                store.purge_fault.store(step, Ordering::SeqCst);
+                let e = store.purge(p.digest).unwrap_err();
+                assert!(e.to_string().contains("injected"), "{e}");
+                store.purge_fault.store(0, Ordering::SeqCst);
+                if restart {
+                    store.close().unwrap();
+                    drop(store);
+                    store = reopen(dir.path(), segment::SEGMENT_BYTES).await;
+                }
+                let n = store.purge(p.digest).unwrap();
+                let st = store.status();
+                let case = format!("failed at step {step}, restart {restart}: {st:?}");
+                assert_eq!(n, 5, "{case}");
+                assert_eq!((st.pending, st.exported), (2, 3), "{case}");
+                assert_eq!(st.pending_bytes, pending_bytes, "{case}");
+                assert_eq!(st.bundles_awaiting_purge, 1, "{case}");
+                assert_eq!(store.count_all(), 5, "{case}");
+                // And it stays right across a restart, and the purge is done.
+                store.close().unwrap();
+                drop(store);
+                let store = reopen(dir.path(), segment::SEGMENT_BYTES).await;
+                let st = store.status();
+                assert_eq!((st.pending, st.exported), (2, 3), "{case}");
+                assert!(matches!(
+                    store.purge(p.digest),
+                    Err(StoreError::AlreadyPurged(_, 5))
+                ));
+                // No purge mark is left behind.
+                assert!(store.book.tree.scan_prefix(b"purging/").next().is_none());
+            }
+        }
     }
 
     /// A purge cut short after wiping blobs but before marking them: the

@@ -196,6 +196,14 @@ impl Appender {
         }
     }
 
+    /// Bring the segment being written, and the directory (whose time a
+    /// new segment changes), to the start of today (UTC): otherwise their
+    /// modification time is the arrival time of the latest report.
+    pub fn day_times(&self) {
+        crate::follow_up::store::day_times(&segment_path(&self.dir, self.seg));
+        crate::follow_up::store::day_times(&self.dir);
+    }
+
     fn rotate(&mut self) -> io::Result<()> {
         let file = open_segment(&self.dir, self.seg + 1)?;
         // The new name must survive a crash before anything in it counts.
