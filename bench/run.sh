@@ -7,6 +7,7 @@
 #   bench/run.sh                      # ~8 minutes on 2 cores (after the build)
 #   SALAMA_BENCH_1M=1 bench/run.sh    # also the 1M-stored growth step (+~2.5 min, ~4 GB disk)
 #   SALAMA_BENCH_SECS=5 bench/run.sh  # shorter windows, rougher numbers
+#   SALAMA_BENCH_PHASES=lookups bench/run.sh   # only ingest with and without a flood of lookups
 #
 # Everything runs on 127.0.0.1 with bounded loops; scratch data goes to
 # target/bench-work (under CARGO_TARGET_DIR when set) and is deleted at the end.
@@ -44,7 +45,8 @@ fi
     --results "$out/results.json" \
     --secs "$secs" --warmup 2 \
     --levels 1,8,32,128 \
-    --growth "$growth"
+    --growth "$growth" \
+    --phases "${SALAMA_BENCH_PHASES:-sweep,ceilings,growth,pq,lookups}"
 
 echo "== criterion micro-benchmarks" >&2
 rm -rf "$tgt/criterion"

@@ -14,6 +14,7 @@
 //! marked exported without a bundle on the operator's disk.
 
 use crate::bundle::BundleDigest;
+use crate::follow_up::{FollowUp, Imported};
 use crate::store::{Status, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -29,10 +30,18 @@ pub const SOCKET: &str = "admin.sock";
 #[derive(Serialize, Deserialize, Debug)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Request {
-    Export { all: bool },
+    Export {
+        all: bool,
+    },
     Confirm,
-    Purge { digest: String },
+    Purge {
+        digest: String,
+    },
     Status,
+    /// An answers file of `len` bytes follows the request line.
+    Import {
+        len: u64,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, Default)]
@@ -45,6 +54,8 @@ pub struct Reply {
     pub digest: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported: Option<Imported>,
 }
 
 impl Reply {
@@ -111,14 +122,19 @@ impl Default for Timeouts {
 }
 
 /// Serve one admin connection (blocking; run it on a blocking thread).
-pub fn handle_connection(stream: UnixStream, store: &Store) -> io::Result<()> {
-    handle_connection_with(stream, store, Timeouts::default())
+pub fn handle_connection(
+    stream: UnixStream,
+    store: &Store,
+    follow_up: &FollowUp,
+) -> io::Result<()> {
+    handle_connection_with(stream, store, follow_up, Timeouts::default())
 }
 
 /// [`handle_connection`] with other timeouts (for tests).
 pub fn handle_connection_with(
     stream: UnixStream,
     store: &Store,
+    follow_up: &FollowUp,
     timeouts: Timeouts,
 ) -> io::Result<()> {
     stream.set_read_timeout(Some(timeouts.read))?;
@@ -152,6 +168,19 @@ pub fn handle_connection_with(
             send(&mut out, &reply)
         }
         Request::Confirm => send(&mut out, &Reply::error("nothing to confirm: export first")),
+        Request::Import { len } => {
+            let reply = match read_answers_file(&mut reader, len) {
+                Ok(bytes) => match follow_up.import(&bytes) {
+                    Ok(imported) => Reply {
+                        imported: Some(imported),
+                        ..Reply::default()
+                    },
+                    Err(e) => Reply::error(e),
+                },
+                Err(e) => Reply::error(e),
+            };
+            send(&mut out, &reply)
+        }
         Request::Export { all } => {
             let prepared = store.prepare_export(all, Frames(&mut out));
             let prepared = match prepared {
@@ -185,6 +214,20 @@ pub fn handle_connection_with(
     }
 }
 
+/// The answers file that follows an import request: exactly `len` bytes,
+/// and never more than an answers file can be.
+fn read_answers_file<R: Read>(r: &mut R, len: u64) -> io::Result<Vec<u8>> {
+    let max = crate::answers::file::MAX_FILE_BYTES as u64;
+    if len > max {
+        return Err(io::Error::other(format!(
+            "the answers file is refused, nothing was imported: it is larger than any answers file can be ({max} bytes)"
+        )));
+    }
+    let mut bytes = vec![0u8; len as usize];
+    r.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Bind `DATA/admin.sock` for the server, replacing a stale socket file
 /// left by a crash (but never one a live server still answers on).
 pub fn bind(data: &Path) -> io::Result<tokio::net::UnixListener> {
@@ -207,6 +250,7 @@ pub fn bind(data: &Path) -> io::Result<tokio::net::UnixListener> {
 pub async fn run(
     listener: tokio::net::UnixListener,
     store: Arc<Store>,
+    follow_up: Arc<FollowUp>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     loop {
@@ -216,12 +260,13 @@ pub async fn run(
         };
         let Ok((stream, _)) = accepted else { continue };
         let store = store.clone();
+        let follow_up = follow_up.clone();
         tokio::task::spawn_blocking(move || {
             let Ok(std_stream) = stream.into_std() else {
                 return;
             };
             if std_stream.set_nonblocking(false).is_ok() {
-                let _ = handle_connection(std_stream, &store);
+                let _ = handle_connection(std_stream, &store, &follow_up);
             }
         });
     }
@@ -277,6 +322,29 @@ impl Access {
                     .ok_or_else(|| io::Error::other("the server sent no status"))
             }
         }
+    }
+
+    /// Import an answers file through the running server. `None`: no
+    /// server answers on `data`'s socket (open [`FollowUp`] directly).
+    pub fn import_via_server(data: &Path, bytes: &[u8]) -> Option<io::Result<Imported>> {
+        let sock = data.join(SOCKET);
+        let mut s = UnixStream::connect(&sock).ok()?;
+        let sent = (|| {
+            serde_json::to_writer(
+                &mut s,
+                &Request::Import {
+                    len: bytes.len() as u64,
+                },
+            )?;
+            s.write_all(b"\n")?;
+            s.write_all(bytes)?;
+            s.flush()?;
+            let mut r = BufReader::new(s.try_clone()?);
+            Self::reply(&mut r)?
+                .imported
+                .ok_or_else(|| io::Error::other("the server sent no import result"))
+        })();
+        Some(sent)
     }
 
     pub fn purge(&self, digest: BundleDigest) -> io::Result<u64> {
@@ -428,7 +496,16 @@ mod tests {
             write: Duration::from_millis(500),
         };
         let s2 = store.clone();
-        let handler = std::thread::spawn(move || handle_connection_with(server, &s2, timeouts));
+        let follow_up = FollowUp::open(
+            dir.path(),
+            None,
+            &crate::config::FollowUpConfig::default(),
+            false,
+        )
+        .unwrap();
+        let handler = std::thread::spawn(move || {
+            handle_connection_with(server, &s2, &follow_up, timeouts)
+        });
         client
             .write_all(b"{\"op\":\"export\",\"all\":false}\n")
             .unwrap();

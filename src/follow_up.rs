@@ -198,3 +198,68 @@ impl FollowUp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answers::{Reply, Status};
+    use crate::keys::signing::SigningKey;
+
+    /// Imported, found by its receipt, and on its day wiped: the lookup
+    /// then finds nothing and no byte of the answer is left in its slot.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_answer_is_found_by_its_receipt_until_it_expires_then_wiped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, keys) = (dir.path().join("data"), dir.path().join("keys"));
+        let signer = SigningKey::generate();
+        std::fs::create_dir_all(keys.join("signers")).unwrap();
+        std::fs::write(
+            keys.join("signers/a.pub"),
+            format!("{}\n", signer.public().as_str()),
+        )
+        .unwrap();
+        let config = FollowUpConfig {
+            answer_days: 3,
+            ..FollowUpConfig::default()
+        };
+        let fu = FollowUp::open(&data, Some(&keys), &config, true).unwrap();
+        let code = "7K3M-Q9TX-2D4F-HW8R";
+        let answer = Answer::new(Status::ActionTaken, Some(Reply::Removed), "شكراً").unwrap();
+        let file = answers::write_file(
+            &[(Receipt::parse(code).unwrap(), answer)],
+            &signer,
+            1,
+            fu.salt(),
+        )
+        .unwrap();
+        let imported = fu.import(&file).unwrap();
+        assert_eq!(imported.applied.added, 1);
+        assert_eq!(
+            imported.applied.expires,
+            store::day_text(store::today() + 3)
+        );
+        assert_eq!(fu.status().answers_held, 1);
+
+        let found = fu.lookup(Receipt::parse(code).unwrap()).await.unwrap();
+        assert_eq!(found.map(|a| a.text().to_owned()).as_deref(), Some("شكراً"));
+        let stranger = Receipt::parse("7K3M-Q9TX-2D4F-HW8S").unwrap();
+        assert!(fu.lookup(stranger).await.unwrap().is_none());
+
+        // Two days on, still there; on the third, wiped.
+        let slots = data.join("answers/answers.slots");
+        assert_eq!(fu.write().sweep(store::today() + 2).unwrap(), 0);
+        assert!(std::fs::read(&slots).unwrap().iter().any(|&b| b != 0));
+        assert_eq!(fu.write().sweep(store::today() + 3).unwrap(), 1);
+        assert!(std::fs::read(&slots).unwrap().iter().all(|&b| b == 0));
+        assert_eq!(fu.status().answers_held, 0);
+        assert!(
+            fu.lookup(Receipt::parse(code).unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A file with no keys directory behind it is refused plainly.
+        let keyless = FollowUp::open(&dir.path().join("other"), None, &config, false).unwrap();
+        assert!(matches!(keyless.import(&file), Err(ImportError::NoKeysDir)));
+    }
+}

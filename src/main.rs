@@ -41,6 +41,15 @@ enum Command {
     /// reports are refused, 3 when reports failed to seal.
     #[cfg(feature = "server")]
     Status(server::StatusArgs),
+    /// The analysts' answers on the server (works while serving).
+    #[cfg(feature = "server")]
+    Answers {
+        #[command(subcommand)]
+        command: server::AnswersCommand,
+    },
+    /// Turn the analysts' answers (a CSV: receipt,status,reply,text) into a
+    /// signed answers file for the server's `salama answers import`.
+    Answer(answer::AnswerArgs),
     /// Make a new analyst key, passphrase-protected (as `age-keygen | age -p`),
     /// and beside it the key that signs answers files.
     Keygen {
@@ -87,6 +96,9 @@ fn main() -> ExitCode {
         Command::Purge(a) => server::purge(a),
         #[cfg(feature = "server")]
         Command::Status(a) => server::status(a),
+        #[cfg(feature = "server")]
+        Command::Answers { command } => server::answers(command),
+        Command::Answer(a) => answer::answer(a),
         Command::Keygen { out, pq } => keygen(&out, pq),
         Command::Open {
             bundle,
@@ -253,6 +265,90 @@ fn open(bundles: &[PathBuf], identity_files: &[PathBuf], out: &Path) -> Result<E
     })
 }
 
+/// `salama answer`: on the analysts' workstation (both builds).
+mod answer {
+    use super::*;
+    use clap::Args;
+    use salama::answers::{self, Salt};
+    use salama::keys::signing;
+
+    #[derive(Args)]
+    pub struct AnswerArgs {
+        /// The answers to send: a CSV with the header `receipt,status,reply,text`.
+        input: PathBuf,
+        /// The analyst's signing key (`KEY.sign`, made by `salama keygen`
+        /// beside the identity); its sequence number is kept in `KEY.sign.seq`.
+        #[arg(long)]
+        key: PathBuf,
+        /// A bundle from the server the answers are for: its manifest carries
+        /// the server's follow-up salt.
+        #[arg(long, required_unless_present = "salt", conflicts_with = "salt")]
+        bundle: Option<PathBuf>,
+        /// The server's follow-up salt (64 hex digits), instead of --bundle.
+        #[arg(long)]
+        salt: Option<String>,
+        /// The answers file to write (it must not exist yet).
+        #[arg(long)]
+        out: PathBuf,
+    }
+
+    fn salt_of(a: &AnswerArgs) -> Result<Salt> {
+        if let Some(s) = &a.salt {
+            return Salt::parse_hex(s)
+                .context("--salt must be the 64 hex digits of the server's follow-up salt");
+        }
+        let bundle = a.bundle.as_ref().context("give --bundle or --salt")?;
+        let file = std::fs::File::open(bundle)
+            .with_context(|| format!("cannot read {}", bundle.display()))?;
+        let verified = salama::bundle::read(std::io::BufReader::new(file), |_, _| {})
+            .with_context(|| format!("{} is not a bundle salama can read", bundle.display()))?;
+        verified.manifest.salt().with_context(|| {
+            format!(
+                "{} carries no follow-up salt (it was exported by an older salama); give --salt from the server's DATA/follow-up.salt",
+                bundle.display()
+            )
+        })
+    }
+
+    pub fn answer(a: AnswerArgs) -> Result<ExitCode> {
+        if a.out.exists() {
+            bail!("{} already exists; choose another name", a.out.display());
+        }
+        let salt = salt_of(&a)?;
+        let csv = std::fs::read(&a.input)
+            .with_context(|| format!("cannot read {}", a.input.display()))?;
+        let rows = answers::csv::read(&csv).with_context(|| format!("{}", a.input.display()))?;
+        drop(csv);
+        if rows.is_empty() {
+            bail!("{} holds no answers (only its header)", a.input.display());
+        }
+        let key = signing::load(&a.key, || {
+            passphrase::ask_existing(&a.key.display().to_string())
+        })?;
+        // Only now take a sequence number: a file refused above uses none.
+        let seq = signing::next_seq(&a.key)?;
+        let bytes = answers::write_file(&rows, &key, seq, &salt)?;
+        let count = rows.len();
+        drop(rows);
+        write_new_private(&a.out, &bytes)?;
+        eprintln!(
+            "salama: wrote {} answer(s) to {}, signed by {} as file number {seq}, for the server whose salt is {}",
+            count,
+            a.out.display(),
+            key.public().id(),
+            salt.fingerprint()
+        );
+        eprintln!(
+            "salama: carry it to the server and run `salama answers import {}` there",
+            a.out
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
 #[cfg(feature = "server")]
 mod server {
     use super::*;
@@ -318,6 +414,81 @@ mod server {
         /// The digest `salama open` printed for the bundle.
         #[arg(long)]
         confirm: String,
+    }
+
+    #[derive(Subcommand)]
+    pub enum AnswersCommand {
+        /// Check an answers file made by `salama answer` (signature, signer,
+        /// salt, sequence number) and store its answers; all or nothing.
+        Import(ImportArgs),
+    }
+
+    #[derive(Args)]
+    pub struct ImportArgs {
+        /// The answers file.
+        file: PathBuf,
+        /// The data directory `salama serve` uses.
+        #[arg(long)]
+        data: PathBuf,
+        /// The server's keys directory (its `signers/` are trusted); needed
+        /// only when the server is not running.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// The server's config (keys, data and `[follow_up]`), when it is not running.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    }
+
+    pub fn answers(c: AnswersCommand) -> Result<ExitCode> {
+        match c {
+            AnswersCommand::Import(a) => import(a),
+        }
+    }
+
+    fn import(a: ImportArgs) -> Result<ExitCode> {
+        let bytes =
+            std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+        let max = salama::answers::file::MAX_FILE_BYTES;
+        if bytes.len() > max {
+            bail!(
+                "{} is refused, nothing was imported: it is larger than any answers file can be ({max} bytes)",
+                a.file.display()
+            );
+        }
+        let imported = match Access::import_via_server(&a.data, &bytes) {
+            Some(through_server) => through_server?,
+            None => {
+                // No server: open the answers store here (it is locked
+                // while we hold it, so a server started meanwhile waits).
+                let config = load_config(a.config.as_deref())?;
+                let keys = a.keys.or(config.keys).context(
+                    "no server is running on this data directory, so give --keys (the server's keys directory) or --config",
+                )?;
+                if !a.data.join(salama::follow_up::salt::FILE).exists() {
+                    bail!(
+                        "{} has no follow-up salt: check --data (it must be the directory `salama serve` uses)",
+                        a.data.display()
+                    );
+                }
+                let follow_up = salama::follow_up::FollowUp::open(
+                    &a.data,
+                    Some(&keys),
+                    &config.follow_up,
+                    false,
+                )?;
+                follow_up.import(&bytes)?
+            }
+        };
+        eprintln!(
+            "salama: imported answers file {} from signer {}: {} new, {} replaced; {} answer(s) held; these expire on {}",
+            imported.seq,
+            imported.signer,
+            imported.applied.added,
+            imported.applied.replaced,
+            imported.applied.held,
+            imported.applied.expires
+        );
+        Ok(ExitCode::SUCCESS)
     }
 
     #[derive(Args)]
@@ -425,6 +596,9 @@ mod server {
 
         let store = Store::open(&data, config.limits.quota())
             .with_context(|| format!("cannot open the store in {}", data.display()))?;
+        let follow_up =
+            salama::follow_up::FollowUp::open(&data, Some(&keys_dir), &config.follow_up, true)
+                .with_context(|| format!("cannot open the answers store in {}", data.display()))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("salama")
@@ -435,6 +609,7 @@ mod server {
             let admin_listener = admin::bind(&data)?;
             let state = Arc::new(State::new(
                 store.clone(),
+                follow_up.clone(),
                 recipients,
                 config.site.clone(),
                 config.limits.clone(),
@@ -444,8 +619,10 @@ mod server {
             tasks.push(tokio::spawn(admin::run(
                 admin_listener,
                 store.clone(),
+                follow_up.clone(),
                 shutdown.clone(),
             )));
+            tasks.push(tokio::spawn(follow_up.clone().run_sweeper(shutdown.clone())));
             tasks.push(tokio::spawn(web::admission::run_sweeper(
                 state.clone(),
                 shutdown.clone(),

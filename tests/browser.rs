@@ -167,3 +167,183 @@ fn pages_in_a_real_browser_with_javascript_off() {
         out_dir.display()
     );
 }
+
+/// Run `salama ARGS` (with the test passphrase); panic with its stderr on failure.
+fn salama(args: &[&std::ffi::OsStr]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_salama"))
+        .args(args)
+        .env("SALAMA_PASSPHRASE", PASS)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run salama");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "salama {args:?} failed:\n{err}");
+    String::from_utf8_lossy(&o.stdout).into_owned() + &err
+}
+
+const PASS: &str = "a passphrase long enough for the browser test";
+
+/// `node followup.mjs ARGS…`; its stdout, after it passed.
+fn followup_mjs(browser_dir: &Path, args: &[&str]) -> String {
+    let o = Command::new("node")
+        .arg(browser_dir.join("followup.mjs"))
+        .args(args)
+        .current_dir(browser_dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run node");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    print!("{out}");
+    assert!(
+        o.status.success(),
+        "followup.mjs {} failed ({}); see the FAIL lines above",
+        args[0],
+        o.status
+    );
+    out
+}
+
+/// The whole follow-up loop as people do it: a sextortion report in
+/// Arabic in the browser; the operator exports, the analyst opens it,
+/// writes an answer (a canned reply and their own words) and makes the
+/// signed file with `salama answer`; the operator imports it while the
+/// service runs; in the browser with JavaScript off the reporter types the
+/// receipt, reads the answer in Arabic, right to left, and adds
+/// information; the next export opens with the addition beside the report.
+#[test]
+fn the_follow_up_loop_in_a_real_browser_with_javascript_off() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let browser_dir = root.join("tests/browser");
+    if let Some(why) = missing(&browser_dir) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n********************************************************************\n\
+             SKIPPED: follow-up browser test not run: {why}\n\
+             ********************************************************************\n"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let p = |name: &str| tmp.path().join(name);
+    let data = p("data");
+    let keys = p("keys");
+    std::fs::create_dir_all(keys.join("signers")).expect("keys dir");
+    let id = p("analyst.key");
+    salama(&["keygen".as_ref(), "--out".as_ref(), id.as_os_str()]);
+    std::fs::copy(p("analyst.key.pub"), keys.join("analyst.pub")).expect("copy .pub");
+    std::fs::copy(p("analyst.key.sign.pub"), keys.join("signers/analyst.pub"))
+        .expect("copy .sign.pub");
+    let server = Server::start(&data, &keys);
+    let base = format!("http://{}", server.addr);
+    let out_dir = root.join("target/browser-artifacts");
+    std::fs::create_dir_all(&out_dir).expect("artifacts dir");
+    let out = out_dir.to_str().unwrap();
+
+    // 1. The report, in the browser.
+    let said = followup_mjs(&browser_dir, &["report", &base, out]);
+    let receipt = said
+        .lines()
+        .find_map(|l| l.strip_prefix("RECEIPT "))
+        .expect("followup.mjs printed the receipt")
+        .trim()
+        .to_owned();
+
+    // 2. The operator exports; the analyst opens, answers, signs.
+    let bundle = p("b1.tar");
+    salama(&[
+        "export".as_ref(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--out".as_ref(),
+        bundle.as_os_str(),
+    ]);
+    let opened = p("opened1");
+    salama(&[
+        "open".as_ref(),
+        bundle.as_os_str(),
+        "-i".as_ref(),
+        id.as_os_str(),
+        "--out".as_ref(),
+        opened.as_os_str(),
+    ]);
+    let reports = std::fs::read_to_string(opened.join("reports.jsonl")).expect("reports.jsonl");
+    assert!(
+        reports.contains(&format!("\"receipt\":\"{receipt}\"")),
+        "{reports}"
+    );
+    let words = "لا تدفع شيئًا. <b>لست وحدك</b>، ونحن نتابع الحساب.";
+    std::fs::write(
+        p("answers.csv"),
+        format!("receipt,status,reply,text\n{receipt},action-taken,removed,{words}\n"),
+    )
+    .expect("write csv");
+    let file = p("answers");
+    salama(&[
+        "answer".as_ref(),
+        p("answers.csv").as_os_str(),
+        "--key".as_ref(),
+        p("analyst.key.sign").as_os_str(),
+        "--bundle".as_ref(),
+        bundle.as_os_str(),
+        "--out".as_ref(),
+        file.as_os_str(),
+    ]);
+    // 3. Imported while serving.
+    let imported = salama(&[
+        "answers".as_ref(),
+        "import".as_ref(),
+        file.as_os_str(),
+        "--data".as_ref(),
+        data.as_os_str(),
+    ]);
+    assert!(imported.contains("1 new"), "{imported}");
+
+    // 4. The reporter, in the browser.
+    followup_mjs(&browser_dir, &["answer", &base, out, &receipt, words]);
+
+    // 5. The addition opens beside the report: both bundles, one triage set.
+    let first = bundle;
+    let bundle = p("b2.tar");
+    salama(&[
+        "export".as_ref(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--out".as_ref(),
+        bundle.as_os_str(),
+    ]);
+    let opened = p("opened2");
+    salama(&[
+        "open".as_ref(),
+        first.as_os_str(),
+        bundle.as_os_str(),
+        "-i".as_ref(),
+        id.as_os_str(),
+        "--out".as_ref(),
+        opened.as_os_str(),
+    ]);
+    let additions = std::fs::read_to_string(opened.join("reports.jsonl")).expect("reports.jsonl");
+    let addition: serde_json::Value = additions
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .find(|d| d["kind"] == "addition")
+        .expect("the addition is in the second bundle");
+    assert_eq!(addition["receipt"], receipt.as_str());
+    assert_eq!(addition["language"], "ar");
+    assert_eq!(addition["accounts"][0], "@حساب_آخر_99");
+    let index = std::fs::read_to_string(opened.join("index.html")).expect("index.html");
+    let reports = &index[index.find(">Reports</h2>").expect("a Reports section")..];
+    let (report_at, addition_at) = (
+        reports.find(&receipt).expect("the report"),
+        reports.find("@حساب_آخر_99").expect("the addition"),
+    );
+    assert!(report_at < addition_at);
+    let between = &reports[report_at..addition_at];
+    assert!(between.contains("class=\"addition\"") && !between.contains("</article>"));
+    let log = server.drain_log();
+    drop(server);
+    assert!(
+        !log.contains(&receipt),
+        "the receipt reached the server's output"
+    );
+}

@@ -676,7 +676,7 @@ mod bench {
         let config = work.join("salama.toml");
         std::fs::write(
             &config,
-            "[limits]\nmax_pending_reports = 100000000\nmax_pending_bytes = 1099511627776\nsubmissions_per_circuit = 4000000000\nsubmission_interval_secs = 1\n",
+            "[limits]\nmax_pending_reports = 100000000\nmax_pending_bytes = 1099511627776\nsubmissions_per_circuit = 4000000000\nsubmission_interval_secs = 1\nlookups_per_circuit = 4000000000\nlookup_interval_secs = 1\n",
         )
         .map_err(|e| e.to_string())?;
         Ok(Setup {
@@ -820,6 +820,93 @@ mod bench {
         Ok(r)
     }
 
+    /// Follow-up lookups, each a different never-issued receipt (so each
+    /// costs the server one Argon2id run, as a guessing attacker's would).
+    fn lookup_pool(host: &str) -> Arc<Vec<Vec<u8>>> {
+        let mut rng = Rng(0x5eed_1007_c0de);
+        const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        Arc::new(
+            (0..1024)
+                .map(|_| {
+                    let code: String = (0..16)
+                        .map(|i| {
+                            let c = CROCKFORD[rng.below(32) as usize] as char;
+                            if i > 0 && i % 4 == 0 { format!("-{c}") } else { c.to_string() }
+                        })
+                        .collect();
+                    let body = format!("receipt={code}");
+                    format!(
+                        "POST /en/follow-up HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .into_bytes()
+                })
+                .collect(),
+        )
+    }
+
+    /// Ingest at 32 clients, alone and then with 32 more clients flooding
+    /// the follow-up page with guessed receipts (per-circuit limits off,
+    /// as from an attacker with many circuits): the lookups' own threads
+    /// and queue must keep reports flowing. One server for both runs.
+    fn lookups_phase(s: &Setup, warmup: Duration, secs: Duration) -> Res<Value> {
+        let data = s.work.join("lookups");
+        let server = Server::start(&s.bin, &s.config, &data, &s.keys1)?;
+        let posts = post_pool(s, &server.addr);
+        let alone = drive(&server, posts.clone(), 32, warmup, secs, true);
+        let flood_reqs = lookup_pool(&server.addr);
+        let addr = server.addr.clone();
+        let flood_for = warmup + secs + Duration::from_secs(1);
+        let flood = std::thread::spawn(move || -> Res<(u64, BTreeMap<String, u64>)> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            Ok(rt.block_on(async move {
+                let deadline = Instant::now() + flood_for;
+                let handles: Vec<_> = (0..32)
+                    .map(|c| {
+                        tokio::spawn(client(
+                            addr.clone(),
+                            flood_reqs.clone(),
+                            c * 32,
+                            deadline,
+                            false,
+                        ))
+                    })
+                    .collect();
+                let (mut answered, mut errors) = (0u64, BTreeMap::new());
+                for h in handles {
+                    let log = h.await.unwrap_or_default();
+                    answered += log.done.len() as u64;
+                    for (k, v) in log.errors {
+                        *errors.entry(k).or_default() += v;
+                    }
+                }
+                (answered, errors)
+            }))
+        });
+        // Let the flood fill the lookup threads and queue first.
+        std::thread::sleep(Duration::from_millis(500));
+        let flooded = drive(&server, posts, 32, warmup, secs, true);
+        let (answered, refused) = flood
+            .join()
+            .map_err(|_| "the flood thread panicked".to_owned())??;
+        let said = server.stop();
+        let _ = std::fs::remove_dir_all(&data);
+        let (alone, mut flooded) = (alone?, flooded?);
+        flooded["lookups_answered_per_s"] = json!(answered as f64 / flood_for.as_secs_f64());
+        flooded["lookups_refused"] = json!(refused);
+        show("ingest, 32 clients", &alone);
+        show("ingest, 32 + 32 lookups", &flooded);
+        eprintln!(
+            "loadgen: lookups answered {:.0}/s meanwhile; refused: {}",
+            f(&flooded["lookups_answered_per_s"]),
+            json!(flooded["lookups_refused"])
+        );
+        Ok(json!({ "alone": alone, "flooded": flooded, "server_said": said }))
+    }
+
     fn show(label: &str, r: &Value) {
         eprintln!(
             "loadgen: {label:<28} {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  p99.9 {:>6.2} ms  errors {:>3}  server CPU {:.3} ms/req ({:.2} cores)  client {:.2} cores  others {:.2} cores  peak RSS {:.1} MiB",
@@ -937,6 +1024,10 @@ mod bench {
 
         if phases.contains("pq") {
             results["pq"] = pq::phase(&s, o, warmup, secs)?;
+        }
+
+        if phases.contains("lookups") {
+            results["lookups"] = lookups_phase(&s, warmup, secs)?;
         }
 
         results["total_s"] = json!(t_all.elapsed().as_secs_f64());
@@ -1400,6 +1491,21 @@ mod bench {
         }
         if !r["sweep_3keys"].is_null() {
             row("POST report, 32 clients, 3 keys".into(), &r["sweep_3keys"]);
+        }
+        if !r["lookups"].is_null() {
+            row(
+                "POST report, 32 clients (lookups phase, alone)".into(),
+                &r["lookups"]["alone"],
+            );
+            let flooded = &r["lookups"]["flooded"];
+            row(
+                format!(
+                    "POST report, 32 clients + 32 flooding lookups ({:.0} lookups/s answered, refused {})",
+                    f(&flooded["lookups_answered_per_s"]),
+                    flooded["lookups_refused"]
+                ),
+                flooded,
+            );
         }
         let mut http32 = Value::Null;
         for (p, x) in r["http_ceiling"].as_object().into_iter().flatten() {

@@ -47,11 +47,23 @@ fn decodes_to_utf8(body: &[u8]) -> bool {
 /// Parse a form body. Unknown fields (a submit button's name, say) are
 /// ignored; the report's own fields may appear at most once each.
 pub fn parse(body: &[u8]) -> Result<FormInput, FormError> {
+    parse_into(body, None)
+}
+
+/// Parse a follow-up form: the report's fields and the `receipt` typed
+/// or carried along (at most once), read as strictly as a report.
+pub fn parse_follow_up(body: &[u8]) -> Result<(FormInput, Zeroizing<String>), FormError> {
+    let mut receipt = Zeroizing::new(String::new());
+    let input = parse_into(body, Some(&mut receipt))?;
+    Ok((input, receipt))
+}
+
+fn parse_into(body: &[u8], mut receipt: Option<&mut String>) -> Result<FormInput, FormError> {
     if std::str::from_utf8(body).is_err() || !escapes_are_whole(body) {
         return Err(FormError::Encoding);
     }
     let mut input = FormInput::default();
-    let mut seen = [false; 9];
+    let mut seen = [false; 10];
     let mut checked = false;
     for (name, value) in form_urlencoded::parse(body) {
         if !checked && (name.contains('\u{FFFD}') || value.contains('\u{FFFD}')) {
@@ -70,6 +82,10 @@ pub fn parse(body: &[u8]) -> Result<FormInput, FormError> {
             "accounts" => (6, &mut input.accounts),
             "money" => (7, &mut input.money),
             "images" => (8, &mut input.images),
+            "receipt" => match receipt.as_deref_mut() {
+                Some(r) => (9, r),
+                None => continue,
+            },
             _ => continue,
         };
         if seen[slot] {
@@ -118,5 +134,23 @@ mod tests {
         assert_eq!(f.description, "\u{FFFD} \u{FFFD}");
         // Field names may be escaped too.
         assert_eq!(parse(b"%75rls=a").unwrap().urls, "a");
+    }
+
+    #[test]
+    fn follow_up_forms_carry_the_receipt_once() {
+        let (input, receipt) =
+            parse_follow_up(b"receipt=7k3m+q9tx-2d4f&description=%D8%B3").unwrap();
+        assert_eq!(&*receipt, "7k3m q9tx-2d4f");
+        assert_eq!(input.description, "س");
+        assert_eq!(
+            parse_follow_up(b"receipt=a&receipt=b").err(),
+            Some(FormError::Duplicate)
+        );
+        assert_eq!(
+            parse_follow_up(b"receipt=%FF").err(),
+            Some(FormError::Encoding)
+        );
+        // A report's form has no receipt: one sent along is ignored.
+        assert!(parse(b"receipt=a&receipt=b").is_ok());
     }
 }

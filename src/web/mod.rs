@@ -6,11 +6,13 @@
 
 pub mod admission;
 pub mod circuit;
+pub mod follow_up;
 pub mod form;
 pub mod pages;
 pub mod routes;
 
 use crate::config::{Limits, Site};
+use crate::follow_up::FollowUp;
 use crate::keys::Recipients;
 use crate::store::{Store, StoreError};
 use admission::Admission;
@@ -31,6 +33,12 @@ use tokio_util::task::TaskTracker;
 #[derive(Default)]
 pub struct Counters {
     pub accepted: AtomicU64,
+    /// Information added to a report through the follow-up page.
+    pub additions: AtomicU64,
+    /// Receipts looked up (whatever the outcome), and lookups refused
+    /// because every lookup thread was busy.
+    pub lookups: AtomicU64,
+    pub lookups_busy: AtomicU64,
     pub invalid: AtomicU64,
     pub malformed: AtomicU64,
     pub busy: AtomicU64,
@@ -44,6 +52,8 @@ pub struct Counters {
 /// Everything a request handler needs.
 pub struct State {
     pub store: Arc<Store>,
+    /// The analysts' answers and the lookup threads.
+    pub follow_up: Arc<FollowUp>,
     pub recipients: Recipients,
     pub site: Site,
     pub limits: Limits,
@@ -63,9 +73,16 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(store: Arc<Store>, recipients: Recipients, site: Site, limits: Limits) -> State {
+    pub fn new(
+        store: Arc<Store>,
+        follow_up: Arc<FollowUp>,
+        recipients: Recipients,
+        site: Site,
+        limits: Limits,
+    ) -> State {
         State {
             store,
+            follow_up,
             recipients,
             submissions: Semaphore::new(limits.max_inflight_submissions.max(1)),
             connections: Arc::new(Semaphore::new(limits.max_connections.max(1))),

@@ -101,7 +101,7 @@ pub fn choose(site: &Site) -> Markup {
 }
 
 /// "Already sent a report?": the way back, on the start page and the forms.
-fn follow_up_prompt(lang: Lang) -> Markup {
+pub(super) fn follow_up_prompt(lang: Lang) -> Markup {
     html! {
         p class="followup" {
             (tr(lang, "followup-prompt")) " "
@@ -113,7 +113,7 @@ fn follow_up_prompt(lang: Lang) -> Markup {
 /// The error summary: right under the heading and focused when the page
 /// loads (no script needed), so the reporter sees at once what to fix.
 /// Each line links to its field.
-fn summary(lang: Lang, problems: &[Problem], fields: Option<Fields>) -> Markup {
+pub(super) fn summary(lang: Lang, problems: &[Problem], fields: Option<Fields>) -> Markup {
     html! {
         section class="summary" id="problems" tabindex="-1" autofocus aria-labelledby="problems-title" {
             h2 id="problems-title" { (tr(lang, "errors-title")) }
@@ -190,10 +190,10 @@ pub fn problem_text(lang: Lang, p: Problem, fields: Option<Fields>) -> String {
 }
 
 /// One form's problems, and how to mark its fields.
-struct Marks<'a> {
-    lang: Lang,
-    problems: &'a [Problem],
-    fields: Fields,
+pub(super) struct Marks<'a> {
+    pub(super) lang: Lang,
+    pub(super) problems: &'a [Problem],
+    pub(super) fields: Fields,
 }
 
 impl Marks<'_> {
@@ -309,7 +309,7 @@ pub fn form(lang: Lang, site: &Site, category: Category, state: FormState<'_>) -
 
 /// Web addresses: required for images and other harm, optional (links to
 /// a profile or a conversation) where accounts are asked for.
-fn urls_field(m: &Marks<'_>, input: &FormInput) -> Markup {
+pub(super) fn urls_field(m: &Marks<'_>, input: &FormInput) -> Markup {
     let t = |id: &str| tr(m.lang, id);
     let required = m.fields.urls_required;
     let hint = if required {
@@ -335,7 +335,7 @@ fn urls_field(m: &Marks<'_>, input: &FormInput) -> Markup {
 }
 
 /// The app or site (a translated list, and a name for one not in it).
-fn platform_fields(m: &Marks<'_>, input: &FormInput) -> Markup {
+pub(super) fn platform_fields(m: &Marks<'_>, input: &FormInput) -> Markup {
     let t = |id: &str| tr(m.lang, id);
     html! {
         div class=(m.class(Field::Platform)) {
@@ -362,7 +362,7 @@ fn platform_fields(m: &Marks<'_>, input: &FormInput) -> Markup {
 }
 
 /// The offender's account names, ids or phone numbers, one per line.
-fn accounts_field(m: &Marks<'_>, input: &FormInput) -> Markup {
+pub(super) fn accounts_field(m: &Marks<'_>, input: &FormInput) -> Markup {
     let t = |id: &str| tr(m.lang, id);
     html! {
         div class=(m.class(Field::Accounts)) {
@@ -412,7 +412,7 @@ fn answer_field(m: &Marks<'_>, field: Field, legend: &str, value: &str) -> Marku
     }
 }
 
-fn description_field(m: &Marks<'_>, input: &FormInput) -> Markup {
+pub(super) fn description_field(m: &Marks<'_>, input: &FormInput) -> Markup {
     let t = |id: &str| tr(m.lang, id);
     let label = if m.fields.accounts {
         "description-label-accounts"

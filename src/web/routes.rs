@@ -8,6 +8,9 @@
 //! | POST | `/{lang}/report/{category}` | [`submit`]: admit, validate, seal, store, thank |
 //! | GET | `/{lang}/report` | the form's old address: see other → `/{lang}/` |
 //! | POST | `/{lang}/report` | a form from before the harms had their own: category in the body |
+//! | GET | `/{lang}/follow-up` | the receipt form ([`super::follow_up`]) |
+//! | POST | `/{lang}/follow-up` | look the receipt up: status, answer, "add information" |
+//! | POST | `/{lang}/follow-up/add` | an addition: admit, validate, seal with the receipt, store, thank |
 //! | GET | `/{lang}/about`, `/{lang}/help` | content pages |
 //! | GET | `/static/style.css` | the one stylesheet |
 //!
@@ -59,7 +62,7 @@ pub fn secure_headers(h: &mut hyper::HeaderMap) {
     );
 }
 
-fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Resp {
+pub(super) fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Resp {
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = status;
     r.headers_mut()
@@ -68,7 +71,7 @@ fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Resp 
     r
 }
 
-fn html(status: StatusCode, m: Markup) -> Resp {
+pub(super) fn html(status: StatusCode, m: Markup) -> Resp {
     respond(
         status,
         "text/html; charset=utf-8",
@@ -76,7 +79,7 @@ fn html(status: StatusCode, m: Markup) -> Resp {
     )
 }
 
-fn redirect(status: StatusCode, to: &str) -> Resp {
+pub(super) fn redirect(status: StatusCode, to: &str) -> Resp {
     let mut r = respond(status, "text/plain; charset=utf-8", Bytes::new());
     if let Ok(v) = HeaderValue::from_str(to) {
         r.headers_mut().insert(header::LOCATION, v);
@@ -90,7 +93,7 @@ pub fn message(state: &State, lang: Lang, status: StatusCode, kind: &str) -> Res
 }
 
 /// 429 with `Retry-After`: the circuit is over its per-circuit limit.
-fn wait_headers(mut r: Resp, wait: Wait) -> Resp {
+pub(super) fn wait_headers(mut r: Resp, wait: Wait) -> Resp {
     *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     r.headers_mut().insert(
         header::RETRY_AFTER,
@@ -141,7 +144,7 @@ where
     }
 }
 
-fn not_allowed(state: &State, lang: Lang, allow: &'static str) -> Resp {
+pub(super) fn not_allowed(state: &State, lang: Lang, allow: &'static str) -> Resp {
     let mut r = message(state, lang, StatusCode::METHOD_NOT_ALLOWED, "method");
     r.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(allow));
@@ -195,6 +198,8 @@ where
             submit(req, lang, state, None).await
         }
         (Some("report"), false) => not_allowed(state, lang, "GET, HEAD, POST"),
+        (Some("follow-up"), _) => super::follow_up::lookup_route(req, lang, state).await,
+        (Some("follow-up/add"), _) => super::follow_up::add_route(req, lang, state).await,
         (Some(r), _) if r.starts_with("report/") => {
             match Category::from_id(&r["report/".len()..]) {
                 Some(category) => report(req, lang, category, state).await,
@@ -246,7 +251,7 @@ fn is_form(req: &Request<impl Body>) -> bool {
         })
 }
 
-enum BodyProblem {
+pub(super) enum BodyProblem {
     TooLarge,
     Slow,
     Broken,
@@ -254,12 +259,24 @@ enum BodyProblem {
 
 /// Read the whole body into a zeroizing buffer, never more than the limit
 /// and never for longer than the body timeout.
-async fn read_body<B>(body: B, state: &State) -> Result<Zeroizing<Vec<u8>>, BodyProblem>
+pub(super) async fn read_body<B>(body: B, state: &State) -> Result<Zeroizing<Vec<u8>>, BodyProblem>
 where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let max = state.limits.max_body_bytes;
+    read_body_max(body, state, state.limits.max_body_bytes).await
+}
+
+/// [`read_body`] with a limit of `max` bytes.
+pub(super) async fn read_body_max<B>(
+    body: B,
+    state: &State,
+    max: usize,
+) -> Result<Zeroizing<Vec<u8>>, BodyProblem>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let mut limited = Limited::new(body, max);
     let mut buf = Zeroizing::new(Vec::with_capacity(max.min(64 * 1024)));
     let read = async {
@@ -303,21 +320,8 @@ where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if !is_form(&req) {
-        return message(
-            state,
-            lang,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported",
-        );
-    }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > state.limits.max_body_bytes as u64) {
-        return message(state, lang, StatusCode::PAYLOAD_TOO_LARGE, "toolarge");
+    if let Some(refused) = refuse_unreadable(&req, state, lang) {
+        return refused;
     }
     if let Err(wait) = state.admission.admit(Circuit::of(&req), Action::Submit) {
         return too_many_reports(req, lang, state, path, wait).await;
@@ -391,22 +395,56 @@ where
         Err(_) => return message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "full"),
     };
     drop(report);
-    match state.store.put(sealed).await {
-        Ok(()) => {
-            state.counters.accepted.fetch_add(1, Ordering::Relaxed);
-            html(
-                StatusCode::OK,
-                pages::thanks(lang, &state.site, &receipt, category),
-            )
-        }
-        Err(e) => {
-            if e.is_full() {
-                state.counters.refused_full.fetch_add(1, Ordering::Relaxed);
-            } else {
-                state.counters.store_errors.fetch_add(1, Ordering::Relaxed);
-                state.report_store_error(&e);
-            }
-            message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "full")
-        }
+    if let Err(refused) = store_durably(state, lang, sealed).await {
+        return refused;
     }
+    state.counters.accepted.fetch_add(1, Ordering::Relaxed);
+    html(
+        StatusCode::OK,
+        pages::thanks(lang, &state.site, &receipt, category),
+    )
+}
+
+/// Before a form is read: refuse another content type, or a declared
+/// length past the limit.
+pub(super) fn refuse_unreadable<B: Body>(
+    req: &Request<B>,
+    state: &State,
+    lang: Lang,
+) -> Option<Resp> {
+    if !is_form(req) {
+        return Some(message(
+            state,
+            lang,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported",
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    declared
+        .is_some_and(|n| n > state.limits.max_body_bytes as u64)
+        .then(|| message(state, lang, StatusCode::PAYLOAD_TOO_LARGE, "toolarge"))
+}
+
+/// Store a sealed report or addition. `Ok` only once it is durable;
+/// otherwise the page to answer with (counted, and a failing store told
+/// to the operator once).
+pub(super) async fn store_durably(
+    state: &State,
+    lang: Lang,
+    sealed: crate::seal::SealedReport,
+) -> Result<(), Resp> {
+    state.store.put(sealed).await.map_err(|e| {
+        if e.is_full() {
+            state.counters.refused_full.fetch_add(1, Ordering::Relaxed);
+        } else {
+            state.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+            state.report_store_error(&e);
+        }
+        message(state, lang, StatusCode::SERVICE_UNAVAILABLE, "full")
+    })
 }

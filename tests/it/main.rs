@@ -7,6 +7,7 @@ mod core;
 mod crash;
 mod desk;
 mod flood;
+mod follow_up;
 mod full;
 mod hostile;
 mod intake;
