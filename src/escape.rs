@@ -84,7 +84,10 @@ mod tests {
             "x\\u{1b}[1A\\u{1b}[2K\\u{d}all opened\\u{7}\\u{9b}31m"
         );
         // Bidi override and isolate reorder what follows; zero-width hides.
-        assert_eq!(terminal("a\u{202e}b\u{2066}c\u{200b}"), "a\\u{202e}b\\u{2066}c\\u{200b}");
+        assert_eq!(
+            terminal("a\u{202e}b\u{2066}c\u{200b}"),
+            "a\\u{202e}b\\u{2066}c\\u{200b}"
+        );
         // A literal backslash-u in a name cannot pose as an escape.
         assert_eq!(terminal("\\u{1b}"), "\\\\u{1b}");
         assert_eq!(terminal("line\nbreak"), "line\\u{a}break");

@@ -12,6 +12,7 @@ mod intake;
 mod interop;
 mod onion;
 mod onionbalance;
-mod rawhttp;
+mod package;
 mod pq;
+mod rawhttp;
 mod util;
