@@ -69,6 +69,8 @@ fn built_packages_pass_the_package_checks() {
         .expect("tests/package.sh runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // Every check's line, for the CI log (`-- --nocapture`).
+    println!("{stdout}");
     assert!(
         out.status.success(),
         "tests/package.sh failed:\n{stdout}\n{stderr}"
