@@ -15,7 +15,8 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "salama",
-    version,
+    // The commit and the build (server or analyst) too: see build.rs.
+    version = env!("SALAMA_VERSION"),
     about = "Anonymous, sealed reporting of online child sexual abuse material over Tor"
 )]
 struct Cli {

@@ -19,9 +19,8 @@ const THRESHOLD: &str = "--threshold=20";
 const MIN_SYSTEMD: u32 = 250;
 
 const UNIT: &str = "deploy/salama.service";
-const UNIT_EXEC_LINE: &str =
-    "ExecStart=/usr/local/bin/salama serve --config /etc/salama/salama.toml";
-const UNIT_EXEC_PREFIX: &str = "ExecStart=/usr/local/bin/salama ";
+const UNIT_EXEC_LINE: &str = "ExecStart=/usr/bin/salama serve --config /etc/salama/salama.toml";
+const UNIT_EXEC_PREFIX: &str = "ExecStart=/usr/bin/salama ";
 
 const TORRC: &str = "deploy/torrc";
 const TORRC_HS_DIR_LINE: &str = "HiddenServiceDir /var/lib/tor/salama/";

@@ -14,6 +14,7 @@ mod intake;
 mod interop;
 mod onion;
 mod onionbalance;
+mod package;
 mod pq;
 mod rawhttp;
 mod tampered;
