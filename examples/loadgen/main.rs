@@ -425,8 +425,8 @@ mod bench {
                     let ok = !receipt
                         || find(&buf[b0..b1], RECEIPT_TAG).is_some_and(|at| {
                             let code = &buf[b0 + at + RECEIPT_TAG.len()..];
-                            code.len() >= 14
-                                && std::str::from_utf8(&code[..14])
+                            code.len() >= 19
+                                && std::str::from_utf8(&code[..19])
                                     .is_ok_and(salama::receipt::is_well_formed)
                         });
                     if ok {
