@@ -161,8 +161,8 @@ pub fn queue(
                         tr {
                             td { (e.receipts) }
                             td { (url_text(&e.url)) }
-                            td { (e.first_seen) }
-                            td { (e.last_seen) }
+                            td class="day" { (e.first_seen) }
+                            td class="day" { (e.last_seen) }
                             td {
                                 @if let Some(a) = l.assessment(&e.url) { (already(b, a)) " " }
                                 a href=(b.href(&format!("url/{}", e.id))) { (t("desk-assess-link")) }

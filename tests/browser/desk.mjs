@@ -106,7 +106,7 @@ async function work(browser) {
   // Two bundles that share a URL, imported from the page.
   for (const [i, b] of [[1, b1], [2, b2]]) {
     const said = await importBundle(page, `en: import bundle ${i}`, b);
-    check(said.startsWith('Imported '), `bundle ${i}: "${said}"`);
+    check(said.startsWith('Imported 1 report or addition from bundle '), `bundle ${i}: "${said}"`);
   }
   const again = await importBundle(page, 'en: bundle 1 again', b1);
   check(again.includes('already imported'), `bundle 1 again is not recognised: "${again}"`);
@@ -117,6 +117,12 @@ async function work(browser) {
   const first = page.locator('table.queue tbody tr').first();
   check(((await first.locator('code.url').innerText()) || '').trim() === SHARED, 'the shared URL (two reports) is not first');
   check(((await first.locator('td').first().innerText()) || '').trim() === '2', 'the shared URL does not count two reports');
+  // A day is read at a glance: never broken over two lines at its hyphens.
+  for (const cell of await page.locator('table.queue tbody td.day').all()) {
+    const lines = await cell.evaluate((e) => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; });
+    check(lines === 1, `a day in the queue is broken over ${lines} lines`);
+  }
+  check((await page.locator('table.queue tbody td.day').count()) === 4, 'the queue does not show first and last seen days');
   await shoot(page, 'queue');
 
   // Assess it through the form.
@@ -170,7 +176,8 @@ async function work(browser) {
 
   // A third bundle names it again: shown as already assessed, not queued.
   const third = await importBundle(page, 'en: import bundle 3', b3);
-  check(third.startsWith('Imported '), `bundle 3: "${third}"`);
+  check(third.startsWith('Imported 1 report or addition from bundle '), `bundle 3: "${third}"`);
+  check(((await page.locator('main').innerText()) || '').includes('\n2 URLs\n'), 'the queue does not count "2 URLs"');
   const listed = page.locator('[role=status] li').filter({ has: page.locator('code.url', { hasText: SHARED }) });
   check((await listed.count()) === 1, 'bundle 3\'s notice does not list the shared URL');
   check(((await listed.first().innerText().catch(() => '')) || '').includes('Already assessed on'), 'the shared URL is not shown as already assessed');
