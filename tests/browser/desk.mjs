@@ -264,6 +264,23 @@ async function audit(browser, urlPage, reportPage) {
     if (lang === 'ar') {
       const dir = await page.locator('main').evaluate((e) => getComputedStyle(e).direction);
       check(dir === 'rtl', `${name}: the page runs ${dir}`);
+      // A day inside Arabic text reads 2026-11-30, not 30-11-2026: its
+      // year is drawn left of its day of the month.
+      for (const el of await page.locator('p.warning, table.queue td:last-child').all()) {
+        const order = await el.evaluate((e) => {
+          const walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+          for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+            const m = /(\d{4})-\d{2}-(\d{2})/.exec(n.data);
+            if (!m) continue;
+            const rect = (from, len) => { const r = document.createRange(); r.setStart(n, from); r.setEnd(n, from + len); return r.getBoundingClientRect(); };
+            const year = rect(m.index, 4);
+            const dd = rect(m.index + 8, 2);
+            return year.top === dd.top ? (year.left < dd.left ? 'ok' : `${m[0]} drawn reversed`) : 'ok';
+          }
+          return 'ok';
+        });
+        check(order === 'ok', `${name}: a day in Arabic text is ${order}`);
+      }
     }
     await page.screenshot({ path: path.join(outDir, `desk-audit-${name.replace(/[^a-z]+/gi, '-')}.png`), fullPage: true });
     await page.addScriptTag({ content: AXE_SOURCE });
