@@ -57,6 +57,13 @@ fn url_text(u: &str) -> Markup {
     html! { code class="url" dir="ltr" { (u) } }
 }
 
+/// A day (2026-11-30) isolated left to right: inside Arabic text its
+/// digits would otherwise be read as Arabic numbers and its parts shown in
+/// reverse order (30-11-2026).
+pub fn day(d: &str) -> String {
+    format!("\u{2066}{d}\u{2069}")
+}
+
 /// "Already assessed on DAY as … by …".
 pub fn already(b: &Base<'_>, a: &Assessment) -> String {
     let as_ = tr(b.lang, &format!("desk-class-{}", a.classification.id()));
@@ -64,7 +71,7 @@ pub fn already(b: &Base<'_>, a: &Assessment) -> String {
         b.lang,
         "desk-already",
         &[
-            ("day", a.day.as_str().into()),
+            ("day", day(&a.day).into()),
             ("as", as_.into()),
             ("by", a.by.as_str().into()),
         ],
@@ -161,8 +168,8 @@ pub fn queue(
                         tr {
                             td { (e.receipts) }
                             td { (url_text(&e.url)) }
-                            td { (e.first_seen) }
-                            td { (e.last_seen) }
+                            td class="day" { (e.first_seen) }
+                            td class="day" { (e.last_seen) }
                             td {
                                 @if let Some(a) = l.assessment(&e.url) { (already(b, a)) " " }
                                 a href=(b.href(&format!("url/{}", e.id))) { (t("desk-assess-link")) }
@@ -340,7 +347,7 @@ pub fn report_page(
     let main = html! {
         h1 { (t("desk-report-title")) }
         @if let Some(a) = current {
-            p class="warning" { (tr_args(b.lang, "desk-answer-current", &[("day", a.day.as_str().into()), ("by", a.by.as_str().into())])) }
+            p class="warning" { (tr_args(b.lang, "desk-answer-current", &[("day", day(&a.day).into()), ("by", a.by.as_str().into())])) }
         }
         (problems_summary(b, problems))
         @for other in l.by_receipt(&r.receipt) {

@@ -405,7 +405,7 @@ fn imported(b: &Base<'_>, l: &Ledger, done: &Imported) -> Markup {
     };
     match done {
         Imported::Again { digest, day } => html! {
-            p { (t("desk-imported-again", &[("day", day.as_str().into())])) }
+            p { (t("desk-imported-again", &[("day", pages::day(day).into())])) }
             p { code dir="ltr" { (digest) } }
         },
         Imported::New {

@@ -5,7 +5,10 @@ desk-never-open = URLs are shown as text on purpose. Never open them on this wor
 desk-import-title = Import a bundle
 desk-import-path = Path of the bundle file on this workstation
 desk-import-button = Import
-desk-imported = Imported { $added } reports and additions from bundle { $digest }.
+desk-imported = Imported { $added ->
+        [one] { $added } report or addition
+       *[other] { $added } reports and additions
+    } from bundle { $digest }.
 desk-imported-dupes = { $dupes } of them were already in the ledger from an earlier bundle.
 desk-imported-again = This bundle was already imported on { $day }.
 desk-imported-purge = Once it is triaged, give the operator this digest to purge it from the server:
@@ -21,7 +24,10 @@ desk-status-unassessed = Not assessed yet
 desk-status-reported-again = Assessed, reported again
 desk-status-assessed = Assessed
 desk-status-all = All
-desk-count = { $total } URLs
+desk-count = { $total ->
+        [one] { $total } URL
+       *[other] { $total } URLs
+    }
 desk-col-reports = Reports
 desk-col-url = URL
 desk-col-first = First seen

@@ -5,7 +5,10 @@ desk-never-open = Les adresses sont affichées en texte, exprès. Ne les ouvrez 
 desk-import-title = Importer un lot
 desk-import-path = Chemin du fichier du lot sur ce poste
 desk-import-button = Importer
-desk-imported = { $added } signalements et compléments importés du lot { $digest }.
+desk-imported = { $added ->
+        [one] { $added } signalement ou complément importé
+       *[other] { $added } signalements et compléments importés
+    } du lot { $digest }.
 desk-imported-dupes = { $dupes } d’entre eux étaient déjà dans le registre, venus d’un lot précédent.
 desk-imported-again = Ce lot a déjà été importé le { $day }.
 desk-imported-purge = Une fois le tri fait, donnez cette empreinte à l’opérateur pour qu’il le purge du serveur :
@@ -21,7 +24,10 @@ desk-status-unassessed = Pas encore évaluées
 desk-status-reported-again = Évaluées, signalées de nouveau
 desk-status-assessed = Évaluées
 desk-status-all = Toutes
-desk-count = { $total } adresses
+desk-count = { $total ->
+        [one] { $total } adresse
+       *[other] { $total } adresses
+    }
 desk-col-reports = Signalements
 desk-col-url = Adresse
 desk-col-first = Vue la première fois
