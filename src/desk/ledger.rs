@@ -202,7 +202,32 @@ pub struct UrlEntry {
     pub receipts: usize,
     pub first_seen: String,
     pub last_seen: String,
+    /// Which (category, language) pairs its reports carry ([`pair_bit`]),
+    /// so a filtered queue page need not walk the reports.
+    pub(crate) pairs: u16,
+    /// The latest ledger operation that imported a report naming it.
+    pub(crate) last_imported: u64,
+    /// The operation of its assessment, if it has one (mirrors
+    /// `state.assessments`, kept here so the queue need not look it up).
+    pub(crate) assessed: Option<u64>,
 }
+
+/// The bit of one (category, language) pair in [`UrlEntry::pairs`].
+pub(crate) fn pair_bit(category: Option<Category>, language: Lang) -> u16 {
+    let c = category.map_or(0, |c| {
+        1 + Category::ALL
+            .iter()
+            .position(|&x| x == c)
+            .expect("every category is in ALL")
+    });
+    let g = Lang::ALL
+        .iter()
+        .position(|&x| x == language)
+        .expect("every language is in ALL");
+    1 << (c * Lang::ALL.len() + g)
+}
+
+const _: () = assert!((Category::ALL.len() + 1) * Lang::ALL.len() <= 16);
 
 /// The ledger: the stored state and its indices.
 pub struct Ledger {
@@ -216,10 +241,37 @@ pub struct Ledger {
     by_report_id: HashMap<String, usize>,
     /// Reports already held, by a keyed digest of their content.
     seen: HashSet<[u8; 16]>,
+    /// The HMAC keyed with the id key once, cloned for each id: keying it
+    /// anew for every report and URL was a large part of opening a ledger.
+    keyed: Hmac<Sha256>,
+}
+
+/// Below this many items, one thread is faster than starting two.
+const PARALLEL_FROM: usize = 4096;
+
+/// `items.iter().map(f)` on every core (std threads), in order.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads < 2 || items.len() < PARALLEL_FROM {
+        return items.iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let parts: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
+            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().expect("computing ids does not panic"))
+            .collect()
+    })
 }
 
 impl Ledger {
     pub fn new(state: State, seq: u64) -> Ledger {
+        let keyed = <Hmac<Sha256> as KeyInit>::new_from_slice(state.id_key.as_bytes())
+            .expect("HMAC takes keys of any length");
         let mut l = Ledger {
             state,
             seq,
@@ -229,16 +281,34 @@ impl Ledger {
             by_receipt: HashMap::new(),
             by_report_id: HashMap::new(),
             seen: HashSet::new(),
+            keyed,
         };
-        for i in 0..l.state.reports.len() {
-            l.index_report(i);
+        // The keyed digests are most of the work: compute them in parallel,
+        // then index in order (which report came first matters).
+        let keys = par_map(&l.state.reports, |r| (l.content_key(r), l.report_id(r)));
+        let n = keys.len();
+        l.by_report_id.reserve(n);
+        l.seen.reserve(n);
+        for (i, (content, rid)) in keys.into_iter().enumerate() {
+            l.seen.insert(content);
+            l.index_report(i, rid, false);
+        }
+        let ids = par_map(&l.urls, |e| l.url_id(&e.url));
+        l.by_url_id.reserve(ids.len());
+        for (at, id) in ids.into_iter().enumerate() {
+            l.by_url_id.insert(id.clone(), at);
+            l.urls[at].id = id;
+        }
+        for (url, a) in &l.state.assessments {
+            if let Some(&at) = l.by_url.get(&**url) {
+                l.urls[at].assessed = Some(a.seq);
+            }
         }
         l
     }
 
     fn mac(&self, tag: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-        let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(self.state.id_key.as_bytes())
-            .expect("HMAC takes keys of any length");
+        let mut m = self.keyed.clone();
         m.update(tag);
         for p in parts {
             m.update(&(p.len() as u64).to_le_bytes());
@@ -284,13 +354,14 @@ impl Ledger {
         self.state.bundles.iter().find(|b| b.digest == digest)
     }
 
-    fn index_report(&mut self, i: usize) {
-        let key = self.content_key(&self.state.reports[i]);
-        self.seen.insert(key);
-        let rid = self.report_id(&self.state.reports[i]);
+    /// Index report `i` (its content key already in `seen`). New URLs get
+    /// their id now if `url_ids`, else the caller fills them in.
+    fn index_report(&mut self, i: usize, rid: String, url_ids: bool) {
         self.by_report_id.insert(rid, i);
         let r = &self.state.reports[i];
         self.by_receipt.entry(r.receipt.dup()).or_default().push(i);
+        let bit = pair_bit(r.category, r.language);
+        let imported = r.imported;
         let received = r.received.clone();
         let mut mine: Vec<&str> = r.urls.iter().map(|u| &*u.url).collect();
         mine.sort_unstable();
@@ -300,9 +371,15 @@ impl Ledger {
             let at = match self.by_url.get(&*url) {
                 Some(&at) => at,
                 None => {
-                    let id = self.url_id(&url);
+                    let id = if url_ids {
+                        self.url_id(&url)
+                    } else {
+                        String::new()
+                    };
                     let at = self.urls.len();
-                    self.by_url_id.insert(id.clone(), at);
+                    if url_ids {
+                        self.by_url_id.insert(id.clone(), at);
+                    }
                     self.by_url.insert(url.dup(), at);
                     self.urls.push(UrlEntry {
                         url,
@@ -311,6 +388,9 @@ impl Ledger {
                         receipts: 0,
                         first_seen: received.clone(),
                         last_seen: received.clone(),
+                        pairs: 0,
+                        last_imported: 0,
+                        assessed: None,
                     });
                     at
                 }
@@ -322,6 +402,8 @@ impl Ledger {
                 e.receipts += 1;
             }
             e.reports.push(i);
+            e.pairs |= bit;
+            e.last_imported = e.last_imported.max(imported);
             if received < e.first_seen {
                 e.first_seen = received.clone();
             }
@@ -340,12 +422,14 @@ impl Ledger {
             } => {
                 self.state.bundles.push(bundle);
                 for mut r in reports.drain(..) {
-                    if self.holds(&r) {
+                    let content = self.content_key(&r);
+                    if !self.seen.insert(content) {
                         continue;
                     }
                     r.imported = seq;
+                    let rid = self.report_id(&r);
                     self.state.reports.push(r);
-                    self.index_report(self.state.reports.len() - 1);
+                    self.index_report(self.state.reports.len() - 1, rid, true);
                 }
             }
             Op::Assess {
@@ -353,6 +437,9 @@ impl Ledger {
                 mut assessment,
             } => {
                 assessment.seq = seq;
+                if let Some(&at) = self.by_url.get(&*url) {
+                    self.urls[at].assessed = Some(seq);
+                }
                 self.state.assessments.insert(url, assessment);
             }
             Op::Answer { receipt, answer } => {
@@ -394,14 +481,31 @@ impl Ledger {
 
     /// Reports naming an assessed URL that were imported after it was assessed.
     pub fn reported_again(&self, e: &UrlEntry) -> usize {
-        match self.assessment(&e.url) {
-            None => 0,
-            Some(a) => e
+        match e.assessed {
+            Some(seq) if e.last_imported > seq => e
                 .reports
                 .iter()
-                .filter(|&&i| self.state.reports[i].imported > a.seq)
+                .filter(|&&i| self.state.reports[i].imported > seq)
                 .count(),
+            _ => 0,
         }
+    }
+
+    /// Does any report naming `e` match both filters (of one report)?
+    pub(crate) fn carries(
+        e: &UrlEntry,
+        category: Option<Category>,
+        language: Option<Lang>,
+    ) -> bool {
+        let mut want = 0u16;
+        for c in std::iter::once(None).chain(Category::ALL.map(Some)) {
+            for g in Lang::ALL {
+                if category.is_none_or(|x| c == Some(x)) && language.is_none_or(|x| g == x) {
+                    want |= pair_bit(c, g);
+                }
+            }
+        }
+        e.pairs & want != 0
     }
 }
 
@@ -500,5 +604,63 @@ pub(crate) mod tests {
         }
         assert_eq!(l.state.reports.len(), 1);
         assert_eq!(l.url("http://a.example.com/").unwrap().reports.len(), 1);
+    }
+
+    #[test]
+    fn a_ledger_read_back_has_the_same_ids_and_assessed_urls() {
+        // Enough reports that the ids are computed on several threads.
+        let mut l = Ledger::new(State::fresh(), 0);
+        let reports: Vec<Report> = (0..PARALLEL_FROM + 10)
+            .map(|i| {
+                report(
+                    &format!("R{i}"),
+                    "2026-11-02",
+                    &[&format!("http://h{}.example.com/", i % 3000)],
+                )
+            })
+            .collect();
+        l.apply(
+            1,
+            Op::Import {
+                bundle: bundle("b1", reports.len()),
+                reports,
+            },
+        );
+        let a = super::super::assess::check(
+            &super::super::assess::Typed::from_pairs(
+                [("classification", "not-illegal"), ("site-type", "blog")]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            ),
+            "k",
+            "2026-11-30",
+        )
+        .ok()
+        .unwrap();
+        l.apply(
+            2,
+            Op::Assess {
+                url: Plain::copy("http://h7.example.com/"),
+                assessment: a,
+            },
+        );
+        let json = serde_json::to_vec(&l.state).unwrap();
+        let back = Ledger::new(serde_json::from_slice(&json).unwrap(), l.seq);
+        assert_eq!(back.urls.len(), 3000);
+        for (x, y) in l.urls.iter().zip(&back.urls) {
+            assert_eq!((&*x.url, &x.id), (&*y.url, &y.id));
+            assert_eq!(x.id, l.url_id(&x.url));
+            assert_eq!(back.url_by_id(&x.id).map(|e| &*e.url), Some(&*x.url));
+            assert_eq!((x.pairs, x.assessed), (y.pairs, y.assessed));
+        }
+        assert_eq!(
+            back.url("http://h7.example.com/").unwrap().assessed,
+            Some(2)
+        );
+        assert_eq!(back.url("http://h8.example.com/").unwrap().assessed, None);
+        for r in &l.state.reports {
+            let id = l.report_id(r);
+            assert_eq!(back.report_by_id(&id).map(|x| &x.entry), Some(&r.entry));
+        }
     }
 }

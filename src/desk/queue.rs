@@ -85,24 +85,21 @@ impl Filter {
 
 /// One page of the queue, and how many URLs match in all.
 pub fn page<'a>(l: &'a Ledger, f: &Filter) -> (Vec<&'a UrlEntry>, usize) {
+    // Each entry carries its assessment's operation and a mask of the
+    // (category, language) pairs of its reports: no report is read here.
     let mut hits: Vec<&UrlEntry> = l
         .urls
         .iter()
         .filter(|e| {
-            let assessed = l.assessment(&e.url).is_some();
             let status_ok = match f.status {
-                Status::Unassessed => !assessed,
-                Status::Assessed => assessed,
-                Status::ReportedAgain => assessed && l.reported_again(e) > 0,
+                Status::Unassessed => e.assessed.is_none(),
+                Status::Assessed => e.assessed.is_some(),
+                Status::ReportedAgain => e.assessed.is_some_and(|seq| e.last_imported > seq),
                 Status::All => true,
             };
             status_ok
                 && (f.category.is_none() && f.language.is_none()
-                    || e.reports.iter().any(|&i| {
-                        let r = &l.state.reports[i];
-                        f.category.is_none_or(|c| r.category == Some(c))
-                            && f.language.is_none_or(|g| r.language == g)
-                    }))
+                    || Ledger::carries(e, f.category, f.language))
         })
         .collect();
     let total = hits.len();
@@ -209,5 +206,45 @@ mod tests {
             ..Filter::default()
         };
         assert!(urls(&l, &f).is_empty());
+    }
+
+    #[test]
+    fn category_and_language_filters_match_one_report_not_two() {
+        let mut l = Ledger::new(State::fresh(), 0);
+        let mut fr = report("F", "2026-11-01", &["http://a.example.com/"]);
+        fr.language = Lang::Fr;
+        let mut groom = report("G", "2026-11-02", &["http://a.example.com/"]);
+        groom.category = Some(Category::Grooming);
+        let mut both = report("H", "2026-11-03", &["http://b.example.com/"]);
+        both.category = Some(Category::Grooming);
+        both.language = Lang::Fr;
+        let mut none = report("N", "2026-11-04", &["http://c.example.com/"]);
+        none.category = None;
+        none.language = Lang::En;
+        l.apply(
+            1,
+            Op::Import {
+                bundle: bundle("b1", 4),
+                reports: vec![fr, groom, both, none],
+            },
+        );
+        let f = |category, language| Filter {
+            category,
+            language,
+            ..Filter::default()
+        };
+        assert_eq!(
+            urls(&l, &f(Some(Category::Grooming), Some(Lang::Fr))),
+            ["http://b.example.com/"]
+        );
+        assert_eq!(
+            urls(&l, &f(Some(Category::Grooming), None)),
+            ["http://a.example.com/", "http://b.example.com/"]
+        );
+        assert_eq!(
+            urls(&l, &f(None, Some(Lang::En))),
+            ["http://c.example.com/"]
+        );
+        assert!(urls(&l, &f(Some(Category::Grooming), Some(Lang::En))).is_empty());
     }
 }
