@@ -503,9 +503,8 @@ mod tests {
             false,
         )
         .unwrap();
-        let handler = std::thread::spawn(move || {
-            handle_connection_with(server, &s2, &follow_up, timeouts)
-        });
+        let handler =
+            std::thread::spawn(move || handle_connection_with(server, &s2, &follow_up, timeouts));
         client
             .write_all(b"{\"op\":\"export\",\"all\":false}\n")
             .unwrap();
