@@ -282,9 +282,10 @@ mod tests {
     /// characters of its example recipient (c2sp.org/age).
     #[test]
     fn the_specifications_example_identity_gives_its_example_recipient() {
-        let id = HybridIdentity::parse(
-            concat!("AGE-SECRET-KEY-PQ-", "1XX76JRALNLXDMEW0CRK45QMCCH4X06SE84UN3VPM33W6HWDX0H3SK3ZQFR"),
-        )
+        let id = HybridIdentity::parse(concat!(
+            "AGE-SECRET-KEY-PQ-",
+            "1XX76JRALNLXDMEW0CRK45QMCCH4X06SE84UN3VPM33W6HWDX0H3SK3ZQFR"
+        ))
         .unwrap();
         let r = id.recipient();
         assert!(r.starts_with("age1pq1x34nzsvr0rxjsgdn8zgyhfe8j7ceq5r9rdelkjuh3y235jzxshfg87pzf5zrqtzdxz95paef6caq5aapdmwjjqpjfdyxnzr2zampc3uxy0dg4z2n2gm9su72p0pc"), "{r}");
@@ -292,8 +293,11 @@ mod tests {
         assert_eq!(r.len(), 6 + 1 + (PUBLIC_LEN * 8).div_ceil(5) + 6);
         // Lowercase spelling of the same identity is the same key.
         let lower = HybridIdentity::parse(
-            &concat!("AGE-SECRET-KEY-PQ-", "1XX76JRALNLXDMEW0CRK45QMCCH4X06SE84UN3VPM33W6HWDX0H3SK3ZQFR")
-                .to_lowercase(),
+            &concat!(
+                "AGE-SECRET-KEY-PQ-",
+                "1XX76JRALNLXDMEW0CRK45QMCCH4X06SE84UN3VPM33W6HWDX0H3SK3ZQFR"
+            )
+            .to_lowercase(),
         )
         .unwrap();
         assert_eq!(lower.recipient(), r);
