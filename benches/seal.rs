@@ -43,56 +43,9 @@ fn hybrid(n: usize) -> (Recipients, Identity) {
     (Recipients::new(list).expect("at least one key"), id)
 }
 
-/// A report whose padded plaintext is exactly `bucket` bytes: an Arabic +
-/// Latin description of the right length, two URLs.
-fn report_for_bucket(bucket: usize) -> Report {
-    // The document around the description is ~250 bytes; Arabic letters
-    // are two bytes each in UTF-8 (JSON keeps them unescaped).
-    let target = match bucket {
-        1024 => 600,
-        4096 => 3000,
-        16384 => 7000,
-        _ => panic!("no such bucket"),
-    };
-    let mut description = String::new();
-    let words = [
-        "رأيت هذا الحساب يرسل رسائل إلى أطفال",
-        "the account sends messages to children",
-        "في مجموعة على تطبيق مراسلة",
-        "and asks them for photos",
-    ];
-    let mut i = 0;
-    while description.len() < target {
-        description.push_str(words[i % words.len()]);
-        description.push(' ');
-        i += 1;
-    }
-    while description.chars().count() > salama::report::MAX_DESCRIPTION_CHARS {
-        description.pop();
-    }
-    let input = FormInput {
-        urls: "https://example.com/profile/12345\nhttp://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/g/7".into(),
-        category: "grooming".into(),
-        where_seen: "messaging-app".into(),
-        description,
-        platform: String::new(),
-        platform_name: String::new(),
-        accounts: String::new(),
-        money: String::new(),
-        images: String::new(),
-    };
-    let report = Report::validate(&input, Lang::Ar, &Category::ALL)
-        .unwrap_or_else(|_| panic!("the benchmark report is valid"));
-    // Check the bucket through the sealed size (the padded plaintext is
-    // crate-private): age adds well under 400 bytes for three keys.
-    let (sealed, _) = seal_report(&report, &recipients(1)).expect("seal");
-    let len = sealed.as_bytes().len();
-    assert!(
-        (bucket..bucket + 400).contains(&len),
-        "meant for the {bucket}-byte bucket, sealed to {len} bytes"
-    );
-    report
-}
+#[path = "../bench/buckets.rs"]
+mod buckets;
+use buckets::report_filling as report_for_bucket;
 
 fn seal(c: &mut Criterion) {
     let mut g = c.benchmark_group("seal");

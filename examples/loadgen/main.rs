@@ -44,6 +44,8 @@ fn main() {
 
 #[cfg(feature = "server")]
 mod bench {
+    #[path = "../../../bench/buckets.rs"]
+    mod buckets;
     mod pq;
 
     use age::secrecy::ExposeSecret;

@@ -78,27 +78,12 @@ fn sizes() -> Res<Value> {
     Ok(json!(rows))
 }
 
-/// Reports that pad to 1, 4, 16 and 64 KiB: longer descriptions, then
-/// more and longer URLs, in scripts of 1 to 4 UTF-8 bytes a character.
+/// Reports that fill 1, 4, 16 and 64 KiB.
 fn bucket_reports() -> Vec<Report> {
-    let make = |urls: usize, url_len: usize, ch: char, chars: usize| {
-        let mut input = FormInput::default();
-        input.urls = (0..urls)
-            .map(|i| format!("https://example.com/{i}/{}", "a".repeat(url_len)))
-            .collect::<Vec<_>>()
-            .join("\n");
-        input.category = "abuse-imagery".into();
-        input.where_seen = "messaging-app".into();
-        input.description = std::iter::repeat_n(ch, chars).collect();
-        Report::validate(&input, Lang::Ar, &Category::ALL)
-            .unwrap_or_else(|_| panic!("a bucket report is valid"))
-    };
-    vec![
-        make(1, 20, 'x', 300),
-        make(2, 40, 'ع', 1500),
-        make(4, 1000, 'ع', 4000),
-        make(10, 2000, '\u{10348}', 4000),
-    ]
+    salama::report::BUCKETS
+        .into_iter()
+        .map(buckets::report_filling)
+        .collect()
 }
 
 /// Store `count` reports sealed to `key` (the one in `keys`), export them
