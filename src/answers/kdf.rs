@@ -131,9 +131,10 @@ fn params() -> Params {
 }
 
 /// Derives receipts one after another with one 32 MiB working area,
-/// allocated once (a fresh allocation per derivation costs as much again
-/// in page faults) and wiped after every use, since what is left in it
-/// would give the key.
+/// allocated at the first derivation and then kept (a fresh allocation per
+/// derivation costs as much again in page faults), and wiped after every
+/// use, since what is left in it would give the key. Not before: a server
+/// whose lookup threads never serve a lookup holds none of it.
 pub struct Deriver {
     memory: Vec<Block>,
 }
@@ -146,14 +147,15 @@ impl Default for Deriver {
 
 impl Deriver {
     pub fn new() -> Deriver {
-        Deriver {
-            memory: vec![Block::default(); params().block_count()],
-        }
+        Deriver { memory: Vec::new() }
     }
 
     /// The lookup and key of `receipt` under `salt` (one Argon2id run).
     pub fn derive(&mut self, receipt: &Receipt, salt: &Salt) -> Derived {
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params());
+        if self.memory.is_empty() {
+            self.memory = vec![Block::default(); params().block_count()];
+        }
         let mut master = Zeroizing::new([0u8; 32]);
         let result = argon.hash_password_into_with_memory(
             receipt.expose().as_bytes(),
@@ -192,7 +194,9 @@ mod tests {
         let other = Receipt::parse("0123-4567-89AB-CDEG").unwrap();
         let salt = Salt::from_bytes([7; 32]);
         let mut d = Deriver::new();
+        assert!(d.memory.is_empty(), "no working area before the first lookup");
         let a = d.derive(&r, &salt);
+        assert_eq!(d.memory.len(), params().block_count());
         let b = d.derive(&r, &salt);
         assert!(a.lookup == b.lookup && a.key() == b.key());
         assert!(a.lookup.0 != *a.key(), "lookup and key must differ");
