@@ -267,6 +267,16 @@ fn open(bundles: &[PathBuf], identity_files: &[PathBuf], out: &Path) -> Result<E
 }
 
 /// `salama answer`: on the analysts' workstation (both builds).
+/// Ctrl-C or SIGTERM (systemd's stop, `kill`): what ends `serve` and the desk.
+async fn wait_for_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("can install a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
 mod answer {
     use super::*;
     use clap::Args;
@@ -665,7 +675,7 @@ mod server {
             }
             eprintln!("salama: ready");
 
-            wait_for_signal().await;
+            super::wait_for_signal().await;
             eprintln!("salama: stopping: finishing requests in flight");
             shutdown.cancel();
             tracker.close();
@@ -696,15 +706,6 @@ mod server {
         rt.shutdown_timeout(std::time::Duration::from_secs(3));
         served?;
         Ok(ExitCode::SUCCESS)
-    }
-
-    async fn wait_for_signal() {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("can install a SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
     }
 
     pub fn export(a: ExportArgs) -> Result<ExitCode> {
@@ -904,10 +905,7 @@ mod desk {
             );
             println!("http://{addr}/{}/{}/", &*secret, lang.id());
             std::io::stdout().flush().ok();
-            let stop = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
-            serve::run(listener, desk, secret, lang, stop)
+            serve::run(listener, desk, secret, lang, super::wait_for_signal())
                 .await
                 .context("the desk stopped")?;
             eprintln!("salama: desk closed; everything saved is in the ledger");

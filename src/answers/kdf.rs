@@ -194,7 +194,10 @@ mod tests {
         let other = Receipt::parse("0123-4567-89AB-CDEG").unwrap();
         let salt = Salt::from_bytes([7; 32]);
         let mut d = Deriver::new();
-        assert!(d.memory.is_empty(), "no working area before the first lookup");
+        assert!(
+            d.memory.is_empty(),
+            "no working area before the first lookup"
+        );
         let a = d.derive(&r, &salt);
         assert_eq!(d.memory.len(), params().block_count());
         let b = d.derive(&r, &salt);

@@ -150,6 +150,37 @@ mod tests {
         }
     }
 
+    /// Counts agree with their noun in English and French ("1 bundle",
+    /// "0 lot": French counts 0 as one).
+    #[test]
+    fn counts_agree_with_their_noun() {
+        let summary = |lang, n: usize| {
+            let args = [
+                ("bundles", n.into()),
+                ("reports", n.into()),
+                ("urls", n.into()),
+                ("assessed", n.into()),
+            ];
+            tr_args(lang, "desk-bundles", &args).replace(['\u{2068}', '\u{2069}'], "")
+        };
+        assert_eq!(
+            summary(Lang::En, 1),
+            "1 bundle, 1 report, 1 URL, 1 assessed."
+        );
+        assert_eq!(
+            summary(Lang::En, 2),
+            "2 bundles, 2 reports, 2 URLs, 2 assessed."
+        );
+        assert_eq!(
+            summary(Lang::Fr, 0),
+            "0 lot, 0 signalement, 0 adresse, 0 évaluée."
+        );
+        assert_eq!(
+            summary(Lang::Fr, 3),
+            "3 lots, 3 signalements, 3 adresses, 3 évaluées."
+        );
+    }
+
     #[test]
     fn arguments_are_substituted() {
         let s = tr_args(Lang::Fr, "err-url-scheme", &[("line", 2.into())]);

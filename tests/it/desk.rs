@@ -55,6 +55,29 @@ impl Desk {
         c.kill().unwrap();
         c.wait().unwrap();
     }
+
+    /// Stop it as systemd or `kill` would (SIGTERM) and wait: it must end
+    /// by itself, cleanly.
+    fn terminate(mut self) {
+        let mut c = self.child.take().unwrap();
+        let sent = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(status) = c.try_wait().unwrap() {
+                assert!(status.success(), "the desk ended on SIGTERM with {status}");
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the desk did not stop on SIGTERM"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for Desk {
@@ -391,7 +414,7 @@ fn desk_end_to_end_import_assess_reimport_export_restart() {
         (a.status().id(), a.reply().map(|r| r.id()), a.text()),
         ("action-taken", Some("removed"), "شكرا")
     );
-    drop(desk);
+    desk.terminate();
 
     // Restart: everything is still there.
     let desk = Desk::start(&s.ledger, &s.identity, &s.exports, &[]);

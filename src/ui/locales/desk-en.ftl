@@ -122,6 +122,15 @@ desk-export-button = Write the exports
 desk-export-written = Written (each a new file, readable by you only):
 desk-export-answers-off = No answers file: start the desk with --signing-key to write one.
 desk-export-answers-skipped = No answers file: { $why }
-desk-bundles = { $bundles } bundles, { $reports } reports, { $urls } URLs, { $assessed } assessed.
+desk-bundles = { $bundles ->
+        [one] { $bundles } bundle
+       *[other] { $bundles } bundles
+    }, { $reports ->
+        [one] { $reports } report
+       *[other] { $reports } reports
+    }, { $urls ->
+        [one] { $urls } URL
+       *[other] { $urls } URLs
+    }, { $assessed } assessed.
 desk-not-found = Not found.
 desk-bad-request = This request could not be read.

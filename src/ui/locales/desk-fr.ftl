@@ -122,6 +122,18 @@ desk-export-button = Écrire les exports
 desk-export-written = Écrits (chacun un nouveau fichier, lisible par vous seul) :
 desk-export-answers-off = Pas de fichier de réponses : lancez le bureau avec --signing-key pour en écrire un.
 desk-export-answers-skipped = Pas de fichier de réponses : { $why }
-desk-bundles = { $bundles } lots, { $reports } signalements, { $urls } adresses, { $assessed } évaluées.
+desk-bundles = { $bundles ->
+        [one] { $bundles } lot
+       *[other] { $bundles } lots
+    }, { $reports ->
+        [one] { $reports } signalement
+       *[other] { $reports } signalements
+    }, { $urls ->
+        [one] { $urls } adresse
+       *[other] { $urls } adresses
+    }, { $assessed ->
+        [one] { $assessed } évaluée
+       *[other] { $assessed } évaluées
+    }.
 desk-not-found = Introuvable.
 desk-bad-request = Cette requête n’a pas pu être lue.
