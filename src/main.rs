@@ -266,17 +266,23 @@ fn open(bundles: &[PathBuf], identity_files: &[PathBuf], out: &Path) -> Result<E
     })
 }
 
-/// `salama answer`: on the analysts' workstation (both builds).
-/// Ctrl-C or SIGTERM (systemd's stop, `kill`): what ends `serve` and the desk.
-async fn wait_for_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("can install a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// Ctrl-C or SIGTERM (systemd's stop, `kill`): what ends `serve` and the
+/// desk. The handlers are installed by this call, not when the future is
+/// first polled: call it before saying "ready", or a stop in between would
+/// kill the process instead of ending it cleanly. Needs a Tokio runtime.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("can install a SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("can install a SIGINT handler");
+    async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
     }
 }
 
+/// `salama answer`: on the analysts' workstation (both builds).
 mod answer {
     use super::*;
     use clap::Args;
@@ -615,6 +621,8 @@ mod server {
             .thread_name("salama")
             .build()?;
         let served = rt.block_on(async move {
+            // Before anything is served: a stop from here on ends us cleanly.
+            let stop = super::stop_signal();
             let shutdown = CancellationToken::new();
             let tracker = TaskTracker::new();
             let admin_listener = admin::bind(&data)?;
@@ -675,7 +683,7 @@ mod server {
             }
             eprintln!("salama: ready");
 
-            super::wait_for_signal().await;
+            stop.await;
             eprintln!("salama: stopping: finishing requests in flight");
             shutdown.cancel();
             tracker.close();
@@ -900,12 +908,13 @@ mod desk {
                 .await
                 .context("cannot listen on 127.0.0.1")?;
             let secret = serve::new_secret();
+            let stop = super::stop_signal();
             eprintln!(
                 "salama: the desk is open for this workstation's browser only. Open this address (it holds a secret: do not share it):"
             );
             println!("http://{addr}/{}/{}/", &*secret, lang.id());
             std::io::stdout().flush().ok();
-            serve::run(listener, desk, secret, lang, super::wait_for_signal())
+            serve::run(listener, desk, secret, lang, stop)
                 .await
                 .context("the desk stopped")?;
             eprintln!("salama: desk closed; everything saved is in the ledger");
