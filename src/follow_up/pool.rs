@@ -2,8 +2,11 @@
 //! else: each Argon2id run takes ~25 ms of one core and 32 MiB, so it never
 //! runs on the async threads (it would stall every connection on that
 //! thread), and these threads run at a lower priority (nice 10), so that
-//! when lookups and reports compete for the CPU, reports win: a flood of
-//! lookups slows lookups, not reports.
+//! when lookups and reports compete for the CPU, reports win. That is not
+//! all of the cost: measured on an idle two-core host, a flood of lookups
+//! still cut the report rate by a third, at nice 10, at nice 19 and with
+//! one thread alike (bench/README.md, "Lookups flood"), so something else
+//! than CPU share (memory bandwidth, shared caches) carries it.
 //!
 //! At most `threads` derivations run at once and `queue` wait; past that a
 //! lookup is refused at once ("busy") instead of holding a connection.
