@@ -113,12 +113,15 @@ start)
         >"$NODE/onionbalance.log" 2>&1 &
     OB_PID=$!
     printf '%s\n' "$OB_PID" >"$NODE/onionbalance.pid"
-    # Both descriptors: the current time period's and the next one's.
+    # Both descriptors: the current time period's and the next one's. The
+    # liveness check comes after a second's wait: until the background child
+    # has exec'd onionbalance, its name is still this script's, and checking
+    # at once failed here with an empty log (a race CI had happened to win).
     while ! { grep -q 'Uploading first descriptor' "$NODE/onionbalance.log" &&
         grep -q 'Uploading second descriptor' "$NODE/onionbalance.log"; } 2>/dev/null; do
+        sleep 1
         is_live_process "$OB_PID" onionbalance || { tail -n 40 "$NODE/onionbalance.log" >&2; die "onionbalance exited"; }
         (($(elapsed) < TIMEOUT)) || { tail -n 40 "$NODE/onionbalance.log" >&2; die "onionbalance uploaded nothing in ${TIMEOUT}s"; }
-        sleep 1
     done
     if [[ -f $DIR/env ]]; then
         {
