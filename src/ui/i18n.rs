@@ -163,22 +163,18 @@ mod tests {
             ];
             tr_args(lang, "desk-bundles", &args).replace(['\u{2068}', '\u{2069}'], "")
         };
-        assert_eq!(
-            summary(Lang::En, 1),
-            "1 bundle, 1 report, 1 URL, 1 assessed."
-        );
-        assert_eq!(
-            summary(Lang::En, 2),
-            "2 bundles, 2 reports, 2 URLs, 2 assessed."
-        );
-        assert_eq!(
-            summary(Lang::Fr, 0),
-            "0 lot, 0 signalement, 0 adresse, 0 évaluée."
-        );
-        assert_eq!(
-            summary(Lang::Fr, 3),
-            "3 lots, 3 signalements, 3 adresses, 3 évaluées."
-        );
+        for (lang, n, want) in [
+            (Lang::En, 1, "1 bundle, 1 report, 1 URL, 1 assessed."),
+            (Lang::En, 2, "2 bundles, 2 reports, 2 URLs, 2 assessed."),
+            (Lang::Fr, 0, "0 lot, 0 signalement, 0 adresse, 0 évaluée."),
+            (
+                Lang::Fr,
+                3,
+                "3 lots, 3 signalements, 3 adresses, 3 évaluées.",
+            ),
+        ] {
+            assert_eq!(summary(lang, n), want);
+        }
     }
 
     #[test]
