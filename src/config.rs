@@ -49,6 +49,11 @@ pub struct FollowUpConfig {
     pub lookup_threads: usize,
     /// Lookups waiting for a thread; past it, "busy" at once.
     pub max_waiting_lookups: usize,
+    /// Lookups taken per second from all circuits together, after a burst
+    /// of `max_waiting_lookups` (or one second's worth, if more); past it,
+    /// "busy" at once. Per-circuit limits cannot see a flood spread over
+    /// many circuits, and it slows reports whatever the threads' priority.
+    pub max_lookups_per_second: u32,
     /// Answers held at most; an import past it is refused.
     pub max_answers: usize,
 }
@@ -59,6 +64,7 @@ impl Default for FollowUpConfig {
             answer_days: 90,
             lookup_threads: 2,
             max_waiting_lookups: 32,
+            max_lookups_per_second: 4,
             max_answers: 100_000,
         }
     }
@@ -248,6 +254,7 @@ mod tests {
             "answer_days",
             "lookup_threads",
             "max_waiting_lookups",
+            "max_lookups_per_second",
             "max_answers",
             "submissions_per_circuit",
             "submission_interval_secs",

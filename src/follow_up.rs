@@ -105,7 +105,11 @@ impl FollowUp {
         Ok(Arc::new(FollowUp {
             salt,
             store: RwLock::new(store),
-            pool: Pool::start(threads, config.max_waiting_lookups.max(1))?,
+            pool: Pool::start(
+                threads,
+                config.max_waiting_lookups.max(1),
+                config.max_lookups_per_second,
+            )?,
             signers_dir: keys.map(|k| k.join("signers")),
             config: config.clone(),
         }))

@@ -6,7 +6,8 @@
 //! all of the cost: measured on an idle two-core host, a flood of lookups
 //! still cut the report rate by a third, at nice 10, at nice 19 and with
 //! one thread alike (bench/README.md, "Lookups flood"), so something else
-//! than CPU share (memory bandwidth, shared caches) carries it.
+//! than CPU share (memory bandwidth, shared caches) carries it; hence the
+//! pace for all circuits together below.
 //!
 //! At most `threads` derivations run at once and `queue` wait; past that a
 //! lookup is refused at once ("busy") instead of holding a connection.
@@ -14,6 +15,7 @@
 use crate::answers::Deriver;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// The nice value of the lookup threads (reports run at 0).
@@ -27,14 +29,51 @@ pub struct Busy;
 
 pub struct Pool {
     jobs: Option<SyncSender<Job>>,
+    pace: Pace,
+}
+
+/// All lookups together, whatever circuit they come from: `burst` at once,
+/// then `per_second`. The per-circuit limits cannot see a flood spread over
+/// many circuits, and such a flood slows reports even at the lowest
+/// priority (bench/README.md, "Lookups flood"): past this pace a lookup is
+/// [`Busy`] at once, which a person checking a receipt never meets.
+struct Pace {
+    per_second: f64,
+    burst: f64,
+    /// Tokens left, as of the instant.
+    state: Mutex<(f64, Instant)>,
+}
+
+impl Pace {
+    fn new(per_second: u32, burst: usize) -> Pace {
+        let burst = burst.max(1) as f64;
+        Pace {
+            per_second: f64::from(per_second.max(1)),
+            burst,
+            state: Mutex::new((burst, Instant::now())),
+        }
+    }
+
+    /// Take a token if one is left at `now`.
+    fn take_at(&self, now: Instant) -> bool {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let elapsed = now.saturating_duration_since(s.1).as_secs_f64();
+        let tokens = (s.0 + elapsed * self.per_second).min(self.burst);
+        let ok = tokens >= 1.0;
+        *s = (if ok { tokens - 1.0 } else { tokens }, now);
+        ok
+    }
 }
 
 impl Pool {
-    /// Start `threads` lookup threads with room for `queue` waiting jobs.
-    /// With no threads, every lookup is [`Busy`] (offline tools).
-    pub fn start(threads: usize, queue: usize) -> std::io::Result<Pool> {
+    /// Start `threads` lookup threads with room for `queue` waiting jobs,
+    /// taking at most `per_second` lookups a second after a burst of
+    /// `queue` (or of one second's worth, if more). With no threads, every
+    /// lookup is [`Busy`] (offline tools).
+    pub fn start(threads: usize, queue: usize, per_second: u32) -> std::io::Result<Pool> {
+        let pace = Pace::new(per_second, queue.max(per_second as usize));
         if threads == 0 {
-            return Ok(Pool { jobs: None });
+            return Ok(Pool { jobs: None, pace });
         }
         let (tx, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(Mutex::new(rx));
@@ -44,7 +83,10 @@ impl Pool {
                 .name(format!("salama-lookup-{i}"))
                 .spawn(move || worker(&rx))?;
         }
-        Ok(Pool { jobs: Some(tx) })
+        Ok(Pool {
+            jobs: Some(tx),
+            pace,
+        })
     }
 
     /// Run `f` on a lookup thread with that thread's working area, and
@@ -54,6 +96,9 @@ impl Pool {
         f: impl FnOnce(&mut Deriver) -> T + Send + 'static,
     ) -> Result<T, Busy> {
         let jobs = self.jobs.as_ref().ok_or(Busy)?;
+        if !self.pace.take_at(Instant::now()) {
+            return Err(Busy);
+        }
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |d| {
             let _ = tx.send(f(d));
@@ -85,10 +130,11 @@ fn worker(jobs: &Mutex<Receiver<Job>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn jobs_run_at_lower_priority_and_overflow_is_busy() {
-        let pool = Arc::new(Pool::start(1, 1).unwrap());
+        let pool = Arc::new(Pool::start(1, 1, 1000).unwrap());
         let nice = pool
             .run(|_| rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap())
             .await
@@ -109,6 +155,22 @@ mod tests {
         open.send(()).unwrap();
         assert_eq!(first.await.unwrap(), Ok(true));
         assert_eq!(second.await.unwrap(), Ok(true));
-        assert_eq!(Pool::start(0, 5).unwrap().run(|_| ()).await, Err(Busy));
+        assert_eq!(Pool::start(0, 5, 1).unwrap().run(|_| ()).await, Err(Busy));
+    }
+
+    /// A burst, then the pace: all circuits together.
+    #[test]
+    fn lookups_beyond_the_pace_are_busy() {
+        let pace = Pace::new(4, 8);
+        let t0 = Instant::now();
+        assert!((0..8).all(|_| pace.take_at(t0)), "the burst");
+        assert!(!pace.take_at(t0), "then nothing at once");
+        // A quarter of a second later, one more; then none again.
+        let t1 = t0 + Duration::from_millis(250);
+        assert!(pace.take_at(t1));
+        assert!(!pace.take_at(t1));
+        // Ten idle seconds give back the burst, never more.
+        let t2 = t1 + Duration::from_secs(10);
+        assert_eq!((0..20).filter(|_| pace.take_at(t2)).count(), 8);
     }
 }

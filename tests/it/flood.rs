@@ -234,3 +234,31 @@ fn a_flood_from_one_circuit_does_not_shut_out_another_reporter() {
         assert!(reports.iter().any(|x| x["receipt"] == *r));
     }
 }
+
+/// All circuits together get `max_lookups_per_second` lookups after a
+/// burst: past it, "busy" (503, Retry-After) after a pause, so a client
+/// that retries at once cannot turn refusals into a flood of their own.
+#[test]
+fn lookups_past_the_global_pace_are_busy_after_a_pause() {
+    let t = tempfile::tempdir().unwrap();
+    let (data, keys) = (t.path().join("data"), t.path().join("keys"));
+    analyst(t.path(), &keys, "a");
+    let cfg = config(
+        t.path(),
+        "[limits]\nlookups_per_circuit = 100\nlookup_interval_secs = 1\n[follow_up]\nmax_waiting_lookups = 1\nmax_lookups_per_second = 1\n",
+    );
+    let server = Server::start(&data, &keys, &["--config", cfg.to_str().unwrap()]);
+    let url = server.url("/en/follow-up");
+    let code = [("receipt", "0123-4567-89AB-CDEF")];
+    assert_eq!(post_form(&url, &code).status, 200, "the burst");
+    let t0 = Instant::now();
+    let busy = post_form(&url, &code);
+    assert_eq!(busy.status, 503);
+    assert!(busy.header("retry-after").is_some());
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "busy was answered at once"
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(post_form(&url, &code).status, 200, "a token again");
+}
