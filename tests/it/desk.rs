@@ -60,23 +60,9 @@ impl Desk {
     /// by itself, cleanly.
     fn terminate(mut self) {
         let mut c = self.child.take().unwrap();
-        let sent = Command::new("kill")
-            .args(["-TERM", &c.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            if let Some(status) = c.try_wait().unwrap() {
-                assert!(status.success(), "the desk ended on SIGTERM with {status}");
-                return;
-            }
-            if std::time::Instant::now() >= deadline {
-                let _ = c.kill();
-                let _ = c.wait();
-                panic!("the desk did not stop on SIGTERM");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+        match terminate(&mut c, Duration::from_secs(10)) {
+            Some(status) => assert!(status.success(), "the desk ended on SIGTERM with {status}"),
+            None => panic!("the desk did not stop on SIGTERM"),
         }
     }
 }

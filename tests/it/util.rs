@@ -159,23 +159,13 @@ impl Server {
     /// SIGTERM and wait: the graceful path.
     pub fn stop(mut self) -> String {
         let mut child = self.child.take().unwrap();
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
         // A server that does not stop is a bug to report, not a test to hang.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if matches!(child.try_wait(), Ok(None)) {
-            let _ = child.kill();
+        if terminate(&mut child, Duration::from_secs(30)).is_none() {
             self.output
                 .lock()
                 .unwrap()
                 .push_str("TEST: did not stop within 30 s of SIGTERM; killed\n");
         }
-        let _ = child.wait();
         std::thread::sleep(Duration::from_millis(100));
         self.output()
     }
@@ -410,4 +400,27 @@ pub fn unique(tag: &str) -> String {
         "{tag}{}",
         b.iter().map(|x| format!("{x:02x}")).collect::<String>()
     )
+}
+
+/// Send `child` SIGTERM (as systemd or `kill` would) and wait up to
+/// `within` for it to end by itself: its exit status, or `None` if it had
+/// to be killed (and was reaped) after all.
+pub fn terminate(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
