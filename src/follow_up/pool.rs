@@ -10,9 +10,11 @@
 //! pace for all circuits together below.
 //!
 //! At most `threads` derivations run at once and `queue` wait; past that a
-//! lookup is refused at once ("busy") instead of holding a connection.
+//! lookup is refused at once ("busy") instead of waiting for a thread (its
+//! page then waits a second on a timer, web/follow_up.rs).
 
 use crate::answers::Deriver;
+use crate::web::admission::Rate;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -36,29 +38,27 @@ pub struct Pool {
 /// then `per_second`. The per-circuit limits cannot see a flood spread over
 /// many circuits, and such a flood slows reports even at the lowest
 /// priority (bench/README.md, "Lookups flood"): past this pace a lookup is
-/// [`Busy`] at once, which a person checking a receipt never meets.
+/// [`Busy`] (whose page waits a second before it is sent), which a person
+/// checking a receipt never meets.
 struct Pace {
-    per_second: f64,
-    burst: f64,
+    rate: Rate,
     /// Tokens left, as of the instant.
     state: Mutex<(f64, Instant)>,
 }
 
 impl Pace {
     fn new(per_second: u32, burst: usize) -> Pace {
-        let burst = burst.max(1) as f64;
+        let rate = Rate::per_second(burst, per_second);
         Pace {
-            per_second: f64::from(per_second.max(1)),
-            burst,
-            state: Mutex::new((burst, Instant::now())),
+            rate,
+            state: Mutex::new((rate.burst, Instant::now())),
         }
     }
 
     /// Take a token if one is left at `now`.
     fn take_at(&self, now: Instant) -> bool {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let elapsed = now.saturating_duration_since(s.1).as_secs_f64();
-        let tokens = (s.0 + elapsed * self.per_second).min(self.burst);
+        let tokens = self.rate.refill(s.0, now.saturating_duration_since(s.1));
         let ok = tokens >= 1.0;
         *s = (if ok { tokens - 1.0 } else { tokens }, now);
         ok

@@ -69,8 +69,8 @@ impl Wait {
 
 /// One bucket's shape: `burst` tokens, one more every `interval`.
 #[derive(Clone, Copy, Debug)]
-struct Rate {
-    burst: f64,
+pub(crate) struct Rate {
+    pub(crate) burst: f64,
     interval: Duration,
 }
 
@@ -82,8 +82,16 @@ impl Rate {
         }
     }
 
+    /// `burst` tokens, then `per_second` a second.
+    pub(crate) fn per_second(burst: usize, per_second: u32) -> Rate {
+        Rate {
+            burst: burst.max(1) as f64,
+            interval: Duration::from_secs(1) / per_second.max(1),
+        }
+    }
+
     /// Tokens after `elapsed`, starting from `tokens`.
-    fn refill(self, tokens: f64, elapsed: Duration) -> f64 {
+    pub(crate) fn refill(self, tokens: f64, elapsed: Duration) -> f64 {
         (tokens + elapsed.as_secs_f64() / self.interval.as_secs_f64()).min(self.burst)
     }
 }
