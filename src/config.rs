@@ -47,11 +47,12 @@ pub struct FollowUpConfig {
     /// Lookups computed at once, each on its own low-priority thread
     /// (one Argon2id run: ~25 ms of a core and 32 MiB).
     pub lookup_threads: usize,
-    /// Lookups waiting for a thread; past it, "busy" at once.
+    /// Lookups waiting for a thread; past it, "busy", after a one-second
+    /// pause.
     pub max_waiting_lookups: usize,
     /// Lookups taken per second from all circuits together, after a burst
     /// of `max_waiting_lookups` (or one second's worth, if more); past it,
-    /// "busy" at once. Per-circuit limits cannot see a flood spread over
+    /// "busy", after a one-second pause. Per-circuit limits cannot see a flood spread over
     /// many circuits, and it slows reports whatever the threads' priority.
     pub max_lookups_per_second: u32,
     /// Answers held at most; an import past it is refused.
